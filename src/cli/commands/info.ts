@@ -1,0 +1,17 @@
+// `srgan info`: which backend runs, which architectures exist. Also the smoke test of an install.
+import type { Command } from 'commander';
+import { initBackend } from '../../engine/backend.js';
+import { architectureNames, getArchitecture } from '../../models/index.js';
+import { packageVersion } from '../../util/package_info.js';
+
+export function registerInfoCommand(program: Command): void {
+  program
+    .command('info')
+    .description('show the version, the compute backend in use and the registered architectures')
+    .action(async () => {
+      const backend = await initBackend({ backend: program.opts()['backend'] });
+      const lines = [`srgan ${packageVersion()}`, `backend: ${backend}`, 'architectures:'];
+      for (const name of architectureNames()) lines.push(`  ${name.padEnd(22)} ${getArchitecture(name).description}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

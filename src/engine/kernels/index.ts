@@ -1,0 +1,18 @@
+// Registers the kernels this project supplies to the WASM backend. Idempotent.
+import * as tf from '@tensorflow/tfjs-core';
+import { wasmConvGradientKernels } from './conv2d_backprop.js';
+
+let done = false;
+
+export function registerWasmTrainingKernels(): void {
+  if (done) return;
+  for (const k of wasmConvGradientKernels) {
+    // tfjs-backend-wasm ships a slow Conv2DBackpropInput; ours replaces it.
+    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+    tf.registerKernel(k);
+  }
+  done = true;
+}
+
+/** Names of the kernels supplied here, for documentation and tests. */
+export const suppliedWasmKernels: readonly string[] = wasmConvGradientKernels.map((k) => k.kernelName);

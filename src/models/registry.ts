@@ -1,0 +1,94 @@
+// Architectures are registered by name and built from a small, validated config object, so the
+// CLI, trainer, evaluator and exporter all find a network the same way:
+//   buildModel({ type: 'srresnet', scale: 4, blocks: 16 })
+// Registration is explicit (models/index.ts imports each architecture), never by scanning files.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { SrError, closest } from '../util/errors.js';
+
+export type ConfigValue = number | string | boolean;
+export type ModelConfig = { readonly type: string } & Readonly<Record<string, ConfigValue>>;
+
+export interface FieldSpec {
+  kind: 'int' | 'number' | 'string' | 'boolean';
+  default: ConfigValue;
+  /** Allowed values (for int/string fields), or [min, max] via min/max. */
+  oneOf?: readonly ConfigValue[];
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+export interface Architecture<C extends ModelConfig = ModelConfig> {
+  name: string;
+  description: string;
+  fields: Readonly<Record<string, FieldSpec>>;
+  build(config: C): tfl.LayersModel;
+  /** Parameter count from the formula, independent of TF.js (tests compare the two). */
+  paramCount(config: C): number;
+  /** Forward-pass FLOPs (multiply + add = 2) for an input of h x w pixels, documented per architecture. */
+  flops?(config: C, h: number, w: number): number;
+}
+
+const registry = new Map<string, Architecture>();
+
+export function registerArchitecture<C extends ModelConfig>(arch: Architecture<C>): void {
+  if (registry.has(arch.name)) throw new Error(`architecture '${arch.name}' registered twice`);
+  registry.set(arch.name, arch as unknown as Architecture);
+}
+
+export function architectureNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export function getArchitecture(name: string): Architecture {
+  const arch = registry.get(name);
+  if (!arch) {
+    const hint = closest(name, architectureNames());
+    throw new SrError(`unknown model type '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${architectureNames().join(', ')}`);
+  }
+  return arch;
+}
+
+/** Fills defaults and checks every field; returns a frozen config. Unknown keys are an error. */
+export function resolveConfig(input: { type: string } & Record<string, unknown>): ModelConfig {
+  const arch = getArchitecture(input.type);
+  const out: Record<string, ConfigValue> = { type: arch.name };
+  for (const key of Object.keys(input)) {
+    if (key !== 'type' && !(key in arch.fields)) {
+      const hint = closest(key, Object.keys(arch.fields));
+      throw new SrError(`'${arch.name}' has no option '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}; options: ${Object.keys(arch.fields).join(', ')}`);
+    }
+  }
+  for (const [key, spec] of Object.entries(arch.fields)) {
+    const raw = input[key] ?? spec.default;
+    out[key] = checkField(arch.name, key, spec, raw);
+  }
+  return Object.freeze(out) as ModelConfig;
+}
+
+function checkField(arch: string, key: string, spec: FieldSpec, raw: unknown): ConfigValue {
+  const where = `${arch}.${key}`;
+  let v: ConfigValue;
+  if (spec.kind === 'int' || spec.kind === 'number') {
+    const n = typeof raw === 'string' ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new SrError(`${where} must be a number, got ${JSON.stringify(raw)}`);
+    if (spec.kind === 'int' && !Number.isInteger(n)) throw new SrError(`${where} must be a whole number, got ${n}`);
+    if (spec.min !== undefined && n < spec.min) throw new SrError(`${where} must be at least ${spec.min}, got ${n}`);
+    if (spec.max !== undefined && n > spec.max) throw new SrError(`${where} must be at most ${spec.max}, got ${n}`);
+    v = n;
+  } else if (spec.kind === 'boolean') {
+    if (typeof raw !== 'boolean') throw new SrError(`${where} must be true or false, got ${JSON.stringify(raw)}`);
+    v = raw;
+  } else {
+    if (typeof raw !== 'string') throw new SrError(`${where} must be a string, got ${JSON.stringify(raw)}`);
+    v = raw;
+  }
+  if (spec.oneOf && !spec.oneOf.includes(v)) throw new SrError(`${where} must be one of ${spec.oneOf.join(', ')}, got ${v}`);
+  return v;
+}
+
+/** Validates the config and builds the network. */
+export function buildModel(config: { type: string } & Record<string, unknown>): tfl.LayersModel {
+  const resolved = resolveConfig(config);
+  return getArchitecture(resolved.type).build(resolved);
+}
