@@ -16,8 +16,9 @@ export interface DiscriminatorConfig extends ModelConfig {
 
 type T = SymbolicTensor;
 
+// [filters as a multiple of `channels`, stride] for the eight conv layers.
 const PLAN: ReadonlyArray<[number, number]> = [
-  [1, 1], [2, 2], [2, 1], [4, 2], [4, 1], [8, 2], [8, 1], [8, 2],
+  [1, 1], [1, 2], [2, 1], [2, 2], [4, 1], [4, 2], [8, 1], [8, 2],
 ];
 
 export function buildDiscriminator(cfg: DiscriminatorConfig): tfl.LayersModel {

@@ -1,6 +1,7 @@
 // Registers the kernels this project supplies to the WASM backend. Idempotent.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmConvGradientKernels } from './conv2d_backprop.js';
+import { registerLeanBatchNormGradient } from './batch_norm_grad.js';
 
 let done = false;
 
@@ -11,6 +12,7 @@ export function registerWasmTrainingKernels(): void {
     if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
     tf.registerKernel(k);
   }
+  registerLeanBatchNormGradient();
   done = true;
 }
 
