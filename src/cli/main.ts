@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerEvalCommand } from './commands/eval.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'TF.js backend: auto, wasm, tensorflow (if @tensorflow/tfjs-node is installed), cpu (slow, checks only); env SRGAN_BACKEND')
     .showHelpAfterError();
   registerInfoCommand(program);
+  registerEvalCommand(program);
   return program;
 }
 

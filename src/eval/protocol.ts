@@ -1,0 +1,160 @@
+// The SR benchmark protocol: HR mod-cropped to a multiple of the scale, LR = MATLAB
+// imresize(HR, 1/s, 'bicubic') on uint8, each method upscales the LR, and the result is scored
+// against the HR on Y (or grey) with `scale` pixels removed at every border.
+import { basename, resolve } from 'node:path';
+import { SrError } from '../util/errors.js';
+import { checkImage, listImages, loadImage, type Image } from '../io/image.js';
+import { imresizeAs8 } from '../data/resize.js';
+import { score, type Scores } from './metrics.js';
+import type { Method } from './methods.js';
+
+
+/** Top-left crop to multiples of `scale`, as MATLAB's modcrop does. Alpha is dropped. */
+export function modcrop(img: Image, scale: number): Image {
+  checkScale(scale);
+  const w = img.width - (img.width % scale);
+  const h = img.height - (img.height % scale);
+  if (w === 0 || h === 0) throw new SrError(`image ${img.width}x${img.height} is smaller than the scale ${scale}`);
+  const c = img.channels;
+  const data = new Float32Array(w * h * c);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * c, (y * img.width + w) * c), y * w * c);
+  return { width: w, height: h, channels: c, data };
+}
+
+/** The protocol's LR of an already mod-cropped HR: bicubic 1/s, rounded to uint8 (values k/255). */
+export function degrade(hr: Image, scale: number): Image {
+  checkScale(scale);
+  if (hr.width % scale !== 0 || hr.height % scale !== 0) {
+    throw new SrError(`HR ${hr.width}x${hr.height} is not a multiple of the scale ${scale}; mod-crop it first`);
+  }
+  const { alpha: _alpha, ...colour } = hr;
+  return imresizeAs8(colour, { scale: 1 / scale }, 'bicubic');
+}
+
+function checkScale(scale: number): void {
+  if (!(Number.isInteger(scale) && scale >= 1 && scale <= 16)) throw new SrError(`scale must be an integer 1..16, got ${scale}`);
+}
+
+export interface ImageResult {
+  name: string;
+  /** HR size after mod-crop */
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  scores: Record<string, Scores>;
+  /** seconds each method took on this image */
+  seconds: Record<string, number>;
+}
+
+export interface EvalResult {
+  dataset: string;
+  scale: number;
+  border: number;
+  yOnly: boolean;
+  methods: string[];
+  images: ImageResult[];
+  /** arithmetic mean over images of each method's per-image scores (the field's convention) */
+  mean: Record<string, Scores>;
+}
+
+export interface ImageOutcome {
+  index: number;
+  total: number;
+  result: ImageResult;
+  hr: Image;
+  lr: Image;
+  /** SR output of each method, as scored */
+  outputs: Map<string, Image>;
+}
+
+export interface EvaluateOptions {
+  /** folder of HR images */
+  dir: string;
+  scale: number;
+  methods: Method[];
+  /** default true: Y of YCbCr; false: RGB */
+  yOnly?: boolean;
+  /** called after each image, e.g. to save outputs or report progress */
+  onImage?: (o: ImageOutcome) => void | Promise<void>;
+  /** called before each image is loaded */
+  onStart?: (file: string, index: number, total: number) => void;
+}
+
+/**
+ * A method that hands back colour for a grey input (models trained on RGB do) is scored on the
+ * mean of its channels, since the HR's grey values are the reference.
+ */
+function matchChannels(sr: Image, hr: Image): Image {
+  if (sr.channels === hr.channels) return sr;
+  if (hr.channels === 1 && sr.channels === 3) {
+    const n = sr.width * sr.height;
+    const data = new Float32Array(n);
+    for (let p = 0; p < n; p++) data[p] = (sr.data[3 * p]! + sr.data[3 * p + 1]! + sr.data[3 * p + 2]!) / 3;
+    return { width: sr.width, height: sr.height, channels: 1, data };
+  }
+  throw new SrError(`cannot score a ${sr.channels}-channel output against a ${hr.channels}-channel HR`);
+}
+
+export async function evaluateImage(
+  hrFull: Image,
+  name: string,
+  scale: number,
+  methods: Method[],
+  yOnly = true,
+): Promise<{ result: ImageResult; hr: Image; lr: Image; outputs: Map<string, Image> }> {
+  const hr = modcrop(hrFull, scale);
+  const lr = degrade(hr, scale);
+  const scores: Record<string, Scores> = {};
+  const seconds: Record<string, number> = {};
+  const outputs = new Map<string, Image>();
+  for (const m of methods) {
+    const t0 = performance.now();
+    let sr = await m.run(lr, scale);
+    seconds[m.name] = (performance.now() - t0) / 1000;
+    checkImage(sr, `output of method '${m.name}' for ${name}`);
+    if (sr.width !== hr.width || sr.height !== hr.height) {
+      throw new SrError(
+        `method '${m.name}' turned the ${lr.width}x${lr.height} LR of ${name} into ${sr.width}x${sr.height}; x${scale} needs ${hr.width}x${hr.height}`,
+      );
+    }
+    sr = matchChannels(sr, hr);
+    outputs.set(m.name, sr);
+    scores[m.name] = score(hr, sr, { border: scale, yOnly });
+  }
+  return { result: { name, width: hr.width, height: hr.height, channels: hr.channels, scores, seconds }, hr, lr, outputs };
+}
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
+  const { scale, methods } = opts;
+  checkScale(scale);
+  const yOnly = opts.yOnly ?? true;
+  const files = await listImages(opts.dir);
+  const images: ImageResult[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    opts.onStart?.(file, i, files.length);
+    const hr = await loadImage(file);
+    const out = await evaluateImage(hr, basename(file), scale, methods, yOnly);
+    images.push(out.result);
+    await opts.onImage?.({ index: i, total: files.length, ...out });
+  }
+  const mean: Record<string, Scores> = {};
+  for (const m of methods) {
+    let p = 0;
+    let s = 0;
+    for (const r of images) {
+      p += r.scores[m.name]!.psnr;
+      s += r.scores[m.name]!.ssim;
+    }
+    mean[m.name] = { psnr: p / images.length, ssim: s / images.length };
+  }
+  return {
+    dataset: basename(resolve(opts.dir)),
+    scale,
+    border: scale,
+    yOnly,
+    methods: methods.map((m) => m.name),
+    images,
+    mean,
+  };
+}

@@ -1,0 +1,380 @@
+// Image decode/encode for Node, through sharp (libvips). Everything downstream works on one
+// in-memory shape, `Image`: float samples in [0, 1], HWC interleaved, grey kept as one channel and
+// alpha held apart (the colour math of resizing and metrics never sees it).
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { SrError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+export interface Image {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** HWC interleaved, values in [0, 1]. */
+  data: Float32Array;
+  /** width*height coverage in [0, 1]; absent for opaque images. */
+  alpha?: Float32Array;
+}
+
+/** The same picture as stored 8-bit samples; the training cache keeps this (a quarter of float32). */
+export interface Image8 {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+  alpha?: Uint8Array;
+}
+
+export interface LoadOptions {
+  /** Refuse images with more pixels than this before decoding them (default 100 MP). */
+  maxPixels?: number;
+  /** Name used in error messages when the input is a buffer. */
+  name?: string;
+}
+
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+
+const READABLE_FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff', 'gif', 'heif']);
+
+/** Decoded samples before scaling: 8- or 16-bit, colour channels then optional alpha. */
+interface Decoded {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  hasAlpha: boolean;
+  /** 255 or 65535 */
+  max: number;
+  /** interleaved R, G, B (grey replicated) and, when the decoder gave one, alpha */
+  samples: Uint8Array | Uint16Array;
+  /** samples per pixel in `samples`: 3 or 4 */
+  stride: number;
+}
+
+function reason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0]!.trim();
+}
+
+async function decode(src: string | Uint8Array, opts: LoadOptions): Promise<Decoded> {
+  const label = typeof src === 'string' ? src : (opts.name ?? '<image buffer>');
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let buf: Uint8Array;
+  if (typeof src === 'string') {
+    try {
+      buf = await readFile(src);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : reason(err);
+      throw new SrError(`cannot read image ${label}: ${why}`, { cause: err });
+    }
+  } else {
+    buf = src;
+  }
+  if (buf.length === 0) throw new SrError(`${label}: empty file (0 bytes), not an image`);
+
+  // ICC profiles are ignored so that samples are the stored values, as MATLAB's imread gives them:
+  // the benchmark protocol compares stored values, and a colour-managed decode would shift them.
+  // failOn 'error' rejects truncated and corrupt data but tolerates harmless warnings.
+  const base = { failOn: 'error' as const, ignoreIcc: true, limitInputPixels: false as const };
+  let meta: Metadata;
+  try {
+    meta = await sharp(buf, base).metadata();
+  } catch (err) {
+    const r = reason(err);
+    const what = /unsupported image format/i.test(r)
+      ? 'not an image in a supported format (PNG, JPEG, WebP, TIFF, GIF)'
+      : `corrupt or truncated image header (${r.replace(/[:\s]+$/, '')})`;
+    throw new SrError(`${label}: ${what}`, { cause: err });
+  }
+  if (!READABLE_FORMATS.has(meta.format)) {
+    throw new SrError(`${label}: ${meta.format} images are not supported (use PNG, JPEG, WebP, TIFF or GIF)`);
+  }
+  const w0 = meta.width ?? 0;
+  const h0 = meta.height ?? 0;
+  if (!(w0 > 0 && h0 > 0)) throw new SrError(`${label}: image header gives no size (${w0}x${h0})`);
+  if (w0 * h0 > maxPixels) {
+    throw new SrError(
+      `${label}: ${w0}x${h0} image (${((w0 * h0) / 1e6).toFixed(1)} MP) is over the ${(maxPixels / 1e6).toFixed(1)} MP limit (maxPixels); refusing to decode it`,
+    );
+  }
+  if (meta.depth !== 'uchar' && meta.depth !== 'ushort') {
+    throw new SrError(`${label}: ${meta.depth} samples are not supported (8- or 16-bit integer images only)`);
+  }
+  const high = meta.depth === 'ushort';
+  const grey = meta.space === 'b-w' || meta.space === 'grey16';
+
+  // Decoding always goes through sRGB (grey is replicated, palettes and CMYK expanded, alpha
+  // kept) so that one code path handles every layout; grey is taken back out of channel 0 below.
+  let data: Buffer;
+  let info: OutputInfo;
+  try {
+    ({ data, info } = await sharp(buf, { ...base, autoOrient: true, pages: 1, page: 0 })
+      .toColourspace(high ? 'rgb16' : 'srgb')
+      .raw({ depth: high ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true }));
+  } catch (err) {
+    throw new SrError(`${label}: corrupt or truncated ${meta.format} data (${reason(err)})`, { cause: err });
+  }
+  const stride = info.channels;
+  if (stride !== 3 && stride !== 4) {
+    throw new SrError(`${label}: decoder returned ${stride} channels, expected 3 or 4`);
+  }
+  let samples: Uint8Array | Uint16Array;
+  if (!high) samples = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  else if (data.byteOffset % 2 === 0) samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+  else samples = new Uint16Array(Uint8Array.prototype.slice.call(data).buffer); // a view needs 2-byte alignment
+  // GIF and palette decodes always carry an alpha channel; a fully opaque one is left out so that
+  // `alpha` means the image has transparency.
+  let hasAlpha = stride === 4;
+  if (hasAlpha) {
+    const max = high ? 65535 : 255;
+    hasAlpha = false;
+    for (let i = 3; i < samples.length; i += 4) {
+      if (samples[i] !== max) {
+        hasAlpha = true;
+        break;
+      }
+    }
+  }
+  return {
+    width: info.width,
+    height: info.height,
+    channels: grey ? 1 : 3,
+    hasAlpha,
+    max: high ? 65535 : 255,
+    samples,
+    stride,
+  };
+}
+
+/**
+ * Decodes PNG, JPEG, WebP, TIFF or GIF (first frame), applies EXIF orientation, keeps 16-bit
+ * precision, keeps grey as one channel and returns alpha separately. Every failure is an SrError
+ * naming the file.
+ */
+export async function loadImage(src: string | Uint8Array, opts: LoadOptions = {}): Promise<Image> {
+  const d = await decode(src, opts);
+  const n = d.width * d.height;
+  const data = new Float32Array(n * d.channels);
+  const alpha = d.hasAlpha ? new Float32Array(n) : undefined;
+  const inv = 1 / d.max;
+  const s = d.samples;
+  for (let p = 0, i = 0; p < n; p++, i += d.stride) {
+    if (d.channels === 1) {
+      data[p] = s[i]! * inv;
+    } else {
+      data[3 * p] = s[i]! * inv;
+      data[3 * p + 1] = s[i + 1]! * inv;
+      data[3 * p + 2] = s[i + 2]! * inv;
+    }
+    if (alpha) alpha[p] = s[i + 3]! * inv;
+  }
+  return alpha ? { width: d.width, height: d.height, channels: d.channels, data, alpha } : { width: d.width, height: d.height, channels: d.channels, data };
+}
+
+/** Like loadImage but 8-bit samples (16-bit sources are rounded), for compact caches. */
+export async function loadImage8(src: string | Uint8Array, opts: LoadOptions = {}): Promise<Image8> {
+  const d = await decode(src, opts);
+  const n = d.width * d.height;
+  const data = new Uint8Array(n * d.channels);
+  const alpha = d.hasAlpha ? new Uint8Array(n) : undefined;
+  // libvips would narrow 16-bit by dropping the low byte (v >> 8); rounding v/257 instead keeps
+  // the result equal to quantize8 of the float decode.
+  const s = d.samples;
+  const q = d.max === 255 ? (v: number) => v : (v: number) => Math.floor(v / 257 + 0.5);
+  for (let p = 0, i = 0; p < n; p++, i += d.stride) {
+    if (d.channels === 1) {
+      data[p] = q(s[i]!);
+    } else {
+      data[3 * p] = q(s[i]!);
+      data[3 * p + 1] = q(s[i + 1]!);
+      data[3 * p + 2] = q(s[i + 2]!);
+    }
+    if (alpha) alpha[p] = q(s[i + 3]!);
+  }
+  return alpha ? { width: d.width, height: d.height, channels: d.channels, data, alpha } : { width: d.width, height: d.height, channels: d.channels, data };
+}
+
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif']);
+
+/** Image files of a folder, sorted by name; SrError when the folder is missing or has none. */
+export async function listImages(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SrError(`cannot read image folder ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : String(err)}`, { cause: err });
+  }
+  const files: string[] = [];
+  for (const n of names.sort()) {
+    if (n.startsWith('.') || !IMAGE_EXTENSIONS.has(extname(n).toLowerCase())) continue;
+    const p = join(dir, n);
+    if ((await stat(p).catch(() => undefined))?.isFile()) files.push(p); // broken links are not images
+  }
+  if (files.length === 0) throw new SrError(`no images in ${dir} (looked for ${[...IMAGE_EXTENSIONS].join(', ')})`);
+  return files;
+}
+
+/** Width and height after EXIF orientation, from the header only (no pixel decode). */
+export async function imageSize(path: string): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(path, { failOn: 'error', limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new SrError(`${path}: not a readable image (${reason(err)})`, { cause: err });
+  }
+  const w = meta.autoOrient?.width ?? meta.width ?? 0;
+  const h = meta.autoOrient?.height ?? meta.height ?? 0;
+  if (!(w > 0 && h > 0)) throw new SrError(`${path}: image header gives no size`);
+  return { width: w, height: h };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8-bit conversion. MATLAB's im2uint8 rounds half away from zero and saturates; for values in
+// range that is floor(v * 255 + 0.5), which is what the metrics and the protocol's LR rely on.
+
+export function quantize8(v: number): number {
+  const q = Math.floor(v * 255 + 0.5);
+  return q < 0 ? 0 : q > 255 ? 255 : q;
+}
+
+export function toUint8(data: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const q = Math.floor(data[i]! * 255 + 0.5);
+    out[i] = q < 0 ? 0 : q > 255 ? 255 : q; // NaN lands on 0 through the Uint8Array store
+  }
+  return out;
+}
+
+export function fromUint8(data: Uint8Array): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! / 255;
+  return out;
+}
+
+export function imageTo8(img: Image): Image8 {
+  checkImage(img, 'image');
+  const out: Image8 = { width: img.width, height: img.height, channels: img.channels, data: toUint8(img.data) };
+  if (img.alpha) out.alpha = toUint8(img.alpha);
+  return out;
+}
+
+export function imageFrom8(img: Image8): Image {
+  const out: Image = { width: img.width, height: img.height, channels: img.channels, data: fromUint8(img.data) };
+  if (img.alpha) out.alpha = fromUint8(img.alpha);
+  return out;
+}
+
+/** The image snapped to the 8-bit grid (values k/255), as a uint8 round trip would leave it. */
+export function roundTo8(img: Image): Image {
+  return imageFrom8(imageTo8(img));
+}
+
+/** Throws an SrError when the buffers do not match the stated shape. */
+export function checkImage(img: Image | Image8, what: string): void {
+  const { width, height, channels } = img;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new SrError(`${what}: invalid size ${width}x${height}`);
+  }
+  if (channels !== 1 && channels !== 3) throw new SrError(`${what}: ${channels} channels, expected 1 or 3`);
+  if (img.data.length !== width * height * channels) {
+    throw new SrError(`${what}: data has ${img.data.length} values, ${width}x${height}x${channels} needs ${width * height * channels}`);
+  }
+  if (img.alpha && img.alpha.length !== width * height) {
+    throw new SrError(`${what}: alpha has ${img.alpha.length} values, ${width}x${height} needs ${width * height}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+export interface EncodeOptions {
+  /** JPEG / WebP quality 1..100 (default 95). */
+  quality?: number;
+  /** PNG and TIFF may be written with 16-bit samples; default 8. */
+  bitDepth?: 8 | 16;
+}
+
+export interface SaveOptions extends EncodeOptions {
+  format?: ImageFormat;
+}
+
+const EXT_FORMATS: Record<string, ImageFormat> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+};
+
+export function formatFromPath(path: string): ImageFormat {
+  const ext = extname(path).toLowerCase();
+  const f = EXT_FORMATS[ext];
+  if (!f) throw new SrError(`${path}: cannot tell the image format from extension '${ext}' (use .png, .jpg, .webp or .tif, or pass a format)`);
+  return f;
+}
+
+export async function encodeImage(img: Image, format: ImageFormat, opts: EncodeOptions = {}): Promise<Buffer> {
+  checkImage(img, `image to encode as ${format}`);
+  const quality = opts.quality ?? 95;
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new SrError(`quality must be an integer 1..100, got ${quality}`);
+  const bits = opts.bitDepth ?? 8;
+  if (bits !== 8 && bits !== 16) throw new SrError(`bitDepth must be 8 or 16, got ${String(bits)}`);
+  if (bits === 16 && format !== 'png' && format !== 'tiff') throw new SrError(`16-bit output is only possible for PNG and TIFF, not ${format}`);
+  // JPEG cannot carry alpha; it is dropped rather than composited so colour values stay as given.
+  const withAlpha = img.alpha !== undefined && format !== 'jpeg';
+  const c = img.channels;
+  const stride = c + (withAlpha ? 1 : 0);
+  const n = img.width * img.height;
+  const max = bits === 16 ? 65535 : 255;
+  const raw = bits === 16 ? new Uint16Array(n * stride) : new Uint8Array(n * stride);
+  const q = (v: number): number => {
+    const r = Math.floor(v * max + 0.5);
+    return r < 0 ? 0 : r > max ? max : r;
+  };
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < c; k++) raw[p * stride + k] = q(img.data[p * c + k]!);
+    if (withAlpha) raw[p * stride + c] = q(img.alpha![p]!);
+  }
+  let pipe = sharp(raw, { raw: { width: img.width, height: img.height, channels: stride as 1 | 2 | 3 | 4 } });
+  if (c === 1) pipe = pipe.toColourspace(bits === 16 ? 'grey16' : 'b-w');
+  else if (bits === 16) pipe = pipe.toColourspace('rgb16');
+  switch (format) {
+    case 'png':
+      pipe = pipe.png({ compressionLevel: 6 });
+      break;
+    case 'jpeg':
+      pipe = pipe.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
+      break;
+    case 'webp':
+      pipe = pipe.webp({ quality });
+      break;
+    case 'tiff':
+      pipe = pipe.tiff({ compression: 'deflate' });
+      break;
+    default:
+      throw new SrError(`unknown image format '${String(format)}' (png, jpeg, webp, tiff)`);
+  }
+  try {
+    return await pipe.toBuffer();
+  } catch (err) {
+    throw new SrError(`cannot encode ${img.width}x${img.height}x${c} image as ${format}: ${reason(err)}`, { cause: err });
+  }
+}
+
+/** Encodes and writes atomically: the target is either left as it was or fully replaced. */
+export async function saveImage(img: Image, path: string, opts: SaveOptions = {}): Promise<void> {
+  const format = opts.format ?? formatFromPath(path);
+  const buf = await encodeImage(img, format, opts);
+  try {
+    await writeFileAtomic(path, buf);
+  } catch (err) {
+    throw new SrError(`cannot write ${path}: ${reason(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,109 @@
+// The replicas of a training run: rank 0 in this thread, the others in worker threads, each
+// with its own WASM backend. `step` splits a batch into one shard per replica and runs a phase
+// everywhere at once.
+import { Worker } from 'node:worker_threads';
+import { Replica, type Phase, type ReplicaSetup, type Shard, type Losses } from './replica.js';
+import { ThreadExchangeHost, soloExchange, type ReduceMessage } from './exchange.js';
+import type { NamedArray } from '../models/safetensors.js';
+import type { BackendName } from '../engine/backend.js';
+
+type ReplicaState = ReturnType<Replica['state']>;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export interface PoolOptions {
+  workers: number;
+  accumulate: number;
+  backend: BackendName;
+}
+
+export class ReplicaPool {
+  private queues: Pending[][] = [];
+
+  private constructor(
+    readonly local: Replica,
+    private readonly workers: Worker[],
+    private readonly host: ThreadExchangeHost | null,
+  ) {}
+
+  get size(): number {
+    return this.workers.length + 1;
+  }
+
+  static async create(setup: ReplicaSetup, opts: PoolOptions): Promise<ReplicaPool> {
+    const extra = Math.max(0, opts.workers - 1);
+    const workers = Array.from({ length: extra }, () => new Worker(new URL('./worker.js', import.meta.url)));
+    const host = extra > 0 ? new ThreadExchangeHost(workers) : null;
+    const local = await Replica.create(setup, host ?? soloExchange, opts.accumulate);
+    const pool = new ReplicaPool(local, workers, host);
+    workers.forEach((w, i) => {
+      pool.queues[i] = [];
+      w.on('message', (msg: { type: string; error?: string; value?: unknown }) => {
+        if (msg.type === 'reduce') return host!.receive(i, msg as ReduceMessage);
+        const p = pool.queues[i]!.shift();
+        if (!p) return;
+        if (msg.type === 'error') p.reject(new Error(`training worker ${i + 1}: ${msg.error}`));
+        else p.resolve(msg.value);
+      });
+      w.on('error', (err) => {
+        for (const p of pool.queues[i]!.splice(0)) p.reject(err);
+      });
+    });
+    await Promise.all(workers.map((_, i) => pool.call(i, { type: 'init', setup, rank: i + 1, size: extra + 1, accumulate: opts.accumulate, backend: opts.backend })));
+    return pool;
+  }
+
+  private call(i: number, msg: object, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queues[i]!.push({ resolve, reject });
+      this.workers[i]!.postMessage(msg, transfer);
+    });
+  }
+
+  /** Copies rank 0's weights and optimizer state to every replica. */
+  async broadcastState(): Promise<void> {
+    const s = this.local.state();
+    await Promise.all(this.workers.map((_, i) => this.call(i, { type: 'load', state: s })));
+  }
+
+  async step(phase: Phase, batch: Shard, learningRate: number): Promise<Losses> {
+    const shards = splitBatch(batch, this.size);
+    const remote = this.workers.map((_, i) => {
+      const s = shards[i + 1]!;
+      return this.call(i, { type: 'step', phase, shard: s, learningRate });
+    });
+    const losses = await this.local.step(phase, shards[0]!, learningRate);
+    await Promise.all(remote);
+    return losses;
+  }
+
+  /** State of replica `rank` (tests use it to check that replicas stay identical). */
+  async stateOf(rank: number): Promise<ReplicaState> {
+    if (rank === 0) return this.local.state();
+    return (await this.call(rank - 1, { type: 'state' })) as ReplicaState;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.local.dispose();
+  }
+}
+
+export function splitBatch(b: Shard, parts: number): Shard[] {
+  if (b.n % parts !== 0) throw new Error(`a batch of ${b.n} cannot be split evenly over ${parts} replicas`);
+  const m = b.n / parts;
+  const lrLen = m * b.lrSize * b.lrSize * 3;
+  const hrLen = m * b.hrSize * b.hrSize * 3;
+  return Array.from({ length: parts }, (_, i) => ({
+    lr: b.lr.slice(i * lrLen, (i + 1) * lrLen),
+    hr: b.hr.slice(i * hrLen, (i + 1) * hrLen),
+    n: m,
+    lrSize: b.lrSize,
+    hrSize: b.hrSize,
+  }));
+}
+
+export type { ReplicaState, NamedArray };

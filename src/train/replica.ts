@@ -1,0 +1,276 @@
+// One copy of everything a training step needs (generator, discriminator, VGG, optimizers), able
+// to run in the main thread or in a worker thread. A step is two phases for SRGAN (generator,
+// then discriminator) and one for SRResNet. In each phase every replica computes the gradient of
+// its shard, the exchange averages the gradients of all replicas, and each replica applies the
+// same averaged gradient, so the replicas stay identical.
+//
+// Batch-norm statistics are per shard (as in data-parallel training without SyncBN). To keep a
+// run independent of how many threads execute it, a replica can also process its shard as
+// several micro-batches (`accumulate`): 1 worker x 2 micro-batches computes exactly what 2
+// workers x 1 micro-batch do, up to float rounding.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel, type ModelConfig } from '../models/index.js';
+import { namedWeights, assignArrays } from '../models/weights.js';
+import type { NamedArray } from '../models/safetensors.js';
+import { pixelMse } from '../losses/pixel.js';
+import { generatorAdversarialLoss, discriminatorLosses } from '../losses/adversarial.js';
+import { vggContentLoss, CONTENT_LAYERS, type ContentLoss } from '../losses/perceptual.js';
+import { loadVgg19 } from '../models/vgg19_weights.js';
+import { Adam } from './adam.js';
+import type { GradientExchange } from './exchange.js';
+
+export type Phase = 'g' | 'd';
+
+export interface ReplicaSetup {
+  mode: 'srresnet' | 'srgan';
+  generator: ModelConfig;
+  discriminator?: ModelConfig;
+  content: ContentLoss;
+  vggWeights?: string;
+  advWeight: number;
+  beta1: number;
+}
+
+/** A shard of a batch: LR in [0,1], HR in [-1,1], NHWC float32. */
+export interface Shard {
+  lr: Float32Array;
+  hr: Float32Array;
+  n: number;
+  lrSize: number;
+  hrSize: number;
+}
+
+export type Losses = Record<string, number>;
+
+interface Net {
+  model: tfl.LayersModel;
+  trainable: tf.Variable[];
+  trainableNames: string[];
+  /** Non-trainable weights (batch-norm moving statistics). */
+  stats: tfl.LayerVariable[];
+  statNames: string[];
+  opt: Adam;
+}
+
+function makeNet(config: ModelConfig, beta1: number): Net {
+  const model = buildModel(config);
+  const all = namedWeights(model);
+  const trainable = all.filter((w) => w.variable.trainable);
+  const stats = all.filter((w) => !w.variable.trainable);
+  const vars = trainable.map((w) => w.variable.read() as tf.Variable);
+  return {
+    model,
+    trainable: vars,
+    trainableNames: trainable.map((w) => w.name),
+    stats: stats.map((w) => w.variable),
+    statNames: stats.map((w) => w.name),
+    opt: new Adam(vars, trainable.map((w) => w.name), { beta1, beta2: 0.999, epsilon: 1e-8 }),
+  };
+}
+
+function flatten(tensors: readonly tf.Tensor[]): Float32Array {
+  const total = tensors.reduce((a, t) => a + t.size, 0);
+  const out = new Float32Array(total);
+  let off = 0;
+  for (const t of tensors) {
+    out.set(t.dataSync() as Float32Array, off);
+    off += t.size;
+  }
+  return out;
+}
+
+function unflatten(flat: Float32Array, like: readonly { shape: number[]; size: number }[]): tf.Tensor[] {
+  let off = 0;
+  return like.map((v) => {
+    const t = tf.tensor(flat.subarray(off, off + v.size), v.shape);
+    off += v.size;
+    return t;
+  });
+}
+
+/** Element-wise mean in a fixed order, shared by the exchange and micro-batch accumulation. */
+export function meanOf(arrays: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays[0]!.length);
+  for (const a of arrays) for (let i = 0; i < out.length; i++) out[i]! += a[i]!;
+  const k = arrays.length;
+  for (let i = 0; i < out.length; i++) out[i]! /= k;
+  return out;
+}
+
+function splitShard(s: Shard, parts: number): Shard[] {
+  if (s.n % parts !== 0) throw new Error(`a shard of ${s.n} images cannot be split into ${parts} micro-batches`);
+  const m = s.n / parts;
+  const lrLen = m * s.lrSize * s.lrSize * 3;
+  const hrLen = m * s.hrSize * s.hrSize * 3;
+  return Array.from({ length: parts }, (_, i) => ({
+    lr: s.lr.subarray(i * lrLen, (i + 1) * lrLen),
+    hr: s.hr.subarray(i * hrLen, (i + 1) * hrLen),
+    n: m,
+    lrSize: s.lrSize,
+    hrSize: s.hrSize,
+  }));
+}
+
+export class Replica {
+  readonly g: Net;
+  readonly d?: Net;
+  private vgg?: tfl.LayersModel;
+  /** SR outputs of the last generator phase, reused as the discriminator's fakes. */
+  private fakes: tf.Tensor4D[] = [];
+
+  private constructor(readonly setup: ReplicaSetup, readonly exchange: GradientExchange, readonly accumulate: number) {
+    this.g = makeNet(setup.generator, setup.beta1);
+    if (setup.mode === 'srgan') {
+      if (!setup.discriminator) throw new Error('srgan mode needs a discriminator config');
+      this.d = makeNet(setup.discriminator, setup.beta1);
+    }
+  }
+
+  static async create(setup: ReplicaSetup, exchange: GradientExchange, accumulate = 1): Promise<Replica> {
+    const r = new Replica(setup, exchange, accumulate);
+    if (setup.content !== 'mse') {
+      r.vgg = await loadVgg19(setup.vggWeights!, [CONTENT_LAYERS[setup.content]]);
+    }
+    return r;
+  }
+
+  private contentLoss(sr: tf.Tensor4D, hr: tf.Tensor4D): tf.Scalar {
+    if (this.setup.content === 'mse') return pixelMse(sr, hr);
+    return vggContentLoss(this.vgg!, CONTENT_LAYERS[this.setup.content], sr, hr);
+  }
+
+  /** Gradient of one micro-batch; losses by name. */
+  private microGradients(phase: Phase, s: Shard, index: number): { grads: Float32Array; losses: Losses } {
+    const lr = tf.tensor4d(s.lr, [s.n, s.lrSize, s.lrSize, 3]);
+    const hr = tf.tensor4d(s.hr, [s.n, s.hrSize, s.hrSize, 3]);
+    const parts: Record<string, tf.Scalar> = {};
+    const net = phase === 'g' ? this.g : this.d!;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        if (phase === 'g') {
+          const sr = this.g.model.apply(lr, { training: true }) as tf.Tensor4D;
+          const content = this.contentLoss(sr, hr);
+          parts[this.setup.content === 'mse' ? 'pixel' : this.setup.content] = tf.keep(content);
+          let total: tf.Scalar = content;
+          if (this.d) {
+            const [logit] = this.d.model.apply(sr, { training: true }) as tf.Tensor[];
+            const adv = generatorAdversarialLoss(logit!);
+            parts['adversarial'] = tf.keep(adv);
+            total = tf.add(total, tf.mul(adv, this.setup.advWeight));
+            this.fakes[index] = tf.keep(sr);
+          }
+          return total;
+        }
+        const fake = this.fakes[index];
+        if (!fake) throw new Error('discriminator phase without a preceding generator phase');
+        const [logitReal] = this.d!.model.apply(hr, { training: true }) as tf.Tensor[];
+        const [logitFake] = this.d!.model.apply(fake, { training: true }) as tf.Tensor[];
+        const { real, fake: fakeLoss } = discriminatorLosses(logitReal!, logitFake!);
+        parts['d_real'] = tf.keep(real);
+        parts['d_fake'] = tf.keep(fakeLoss);
+        return tf.add(real, fakeLoss);
+      }, net.trainable);
+      const ordered = net.trainable.map((v) => grads[v.name]!);
+      const flat = flatten(ordered);
+      const losses: Losses = {};
+      for (const [k, t] of Object.entries(parts)) losses[k] = t.dataSync()[0]!;
+      losses[phase === 'g' ? 'g_total' : 'd_total'] = value.dataSync()[0]!;
+      tf.dispose([value, ...Object.values(grads)]);
+      return { grads: flat, losses };
+    } finally {
+      tf.dispose([lr, hr, ...Object.values(parts)]);
+      if (phase === 'd') {
+        const f = this.fakes[index];
+        if (f) f.dispose();
+        delete this.fakes[index];
+      }
+    }
+  }
+
+  /**
+   * Runs one phase on this replica's shard: local gradient (averaged over micro-batches),
+   * exchange, identical update everywhere. Returns the losses averaged over all replicas.
+   */
+  async step(phase: Phase, shard: Shard, learningRate: number): Promise<Losses> {
+    const net = phase === 'g' ? this.g : this.d!;
+    const micro = splitShard(shard, this.accumulate);
+    const before = this.readStats(net);
+    // The generator phase runs D in training mode too; D's statistics are left to the D phase,
+    // where they are averaged across replicas, so every replica keeps the same D.
+    const dStats = phase === 'g' && this.d ? this.readStats(this.d) : undefined;
+    const gradList: Float32Array[] = [];
+    const statList: Float32Array[] = [];
+    const lossList: Losses[] = [];
+    micro.forEach((m, i) => {
+      const r = this.microGradients(phase, m, i);
+      gradList.push(r.grads);
+      lossList.push(r.losses);
+      // Each micro-batch moves the moving statistics from the same starting point, as separate
+      // replicas would; the results are averaged below.
+      statList.push(this.readStats(net));
+      if (micro.length > 1) this.writeStats(net, before);
+    });
+    if (dStats) this.writeStats(this.d!, dStats);
+    const names = Object.keys(lossList[0]!);
+    const localLoss = Float32Array.from(names.map((k) => lossList.reduce((a, l) => a + l[k]!, 0) / lossList.length));
+    const stats = meanOf(statList);
+    // One exchange per phase: gradients, then statistics and losses appended.
+    const packed = new Float32Array(gradList[0]!.length + stats.length + localLoss.length);
+    packed.set(meanOf(gradList), 0);
+    packed.set(stats, gradList[0]!.length);
+    packed.set(localLoss, gradList[0]!.length + stats.length);
+    const avg = this.exchange.size > 1 ? await this.exchange.allReduceMean(packed) : packed;
+    const gradLen = gradList[0]!.length;
+    const grads = unflatten(avg.subarray(0, gradLen), net.trainable);
+    net.opt.apply(grads, learningRate);
+    tf.dispose(grads);
+    this.writeStats(net, avg.subarray(gradLen, gradLen + stats.length));
+    const out: Losses = {};
+    names.forEach((k, i) => (out[k] = avg[gradLen + stats.length + i]!));
+    return out;
+  }
+
+  private readStats(net: Net): Float32Array {
+    return flatten(net.stats.map((s) => s.read()));
+  }
+
+  private writeStats(net: Net, flat: Float32Array): void {
+    if (net.stats.length === 0) return;
+    const ts = unflatten(flat, net.stats.map((s) => s.read()));
+    net.stats.forEach((s, i) => s.write(ts[i]!));
+    tf.dispose(ts);
+  }
+
+  /** Weights and optimizer moments of every network, by stable name. */
+  state(): { g: NamedArray[]; d?: NamedArray[]; opt: NamedArray[]; optStep: { g: number; d: number } } {
+    const weights = (n: Net) =>
+      namedWeights(n.model).map(({ name, variable }) => ({ name, shape: variable.shape.slice() as number[], data: variable.read().dataSync() as Float32Array }));
+    return {
+      g: weights(this.g),
+      ...(this.d ? { d: weights(this.d) } : {}),
+      opt: [...this.g.opt.state('G/'), ...(this.d ? this.d.opt.state('D/') : [])],
+      optStep: { g: this.g.opt.step, d: this.d ? this.d.opt.step : 0 },
+    };
+  }
+
+  loadState(s: { g: NamedArray[]; d?: NamedArray[]; opt?: NamedArray[]; optStep?: { g: number; d: number } }, source: string): void {
+    assignArrays(this.g.model, new Map(s.g.map((a) => [a.name, a])), source);
+    if (this.d && s.d) assignArrays(this.d.model, new Map(s.d.map((a) => [a.name, a])), source);
+    if (s.opt && s.optStep) {
+      const m = new Map(s.opt.map((a) => [a.name, a]));
+      this.g.opt.load('G/', m, s.optStep.g, source);
+      if (this.d) this.d.opt.load('D/', m, s.optStep.d, source);
+    }
+  }
+
+  dispose(): void {
+    for (const n of [this.g, this.d]) {
+      if (!n) continue;
+      n.opt.dispose();
+      n.model.dispose();
+    }
+    this.vgg?.dispose();
+    tf.dispose(this.fakes.filter(Boolean));
+  }
+}
