@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerTrainCommand } from './commands/train.js';
 import { registerEvalCommand } from './commands/eval.js';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'TF.js backend: auto, wasm, tensorflow (if @tensorflow/tfjs-node is installed), cpu (slow, checks only); env SRGAN_BACKEND')
     .showHelpAfterError();
   registerInfoCommand(program);
+  registerTrainCommand(program);
   registerEvalCommand(program);
   return program;
 }

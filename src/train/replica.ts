@@ -257,7 +257,8 @@ export class Replica {
   loadState(s: { g: NamedArray[]; d?: NamedArray[]; opt?: NamedArray[]; optStep?: { g: number; d: number } }, source: string): void {
     assignArrays(this.g.model, new Map(s.g.map((a) => [a.name, a])), source);
     if (this.d && s.d) assignArrays(this.d.model, new Map(s.d.map((a) => [a.name, a])), source);
-    if (s.opt && s.optStep) {
+    if (s.opt) {
+      if (!s.optStep) throw new Error(`${source}: optimizer moments without their step count`);
       const m = new Map(s.opt.map((a) => [a.name, a]));
       this.g.opt.load('G/', m, s.optStep.g, source);
       if (this.d) this.d.opt.load('D/', m, s.optStep.d, source);

@@ -1,0 +1,110 @@
+// Checkpoints: everything needed to continue a run exactly. Each one is a folder written under a
+// temporary name and renamed when complete (a rename is atomic), and `latest.json` is replaced
+// atomically afterwards; a run killed at any moment resumes from the newest complete folder.
+//
+//   checkpoints/step-00001200/generator.safetensors      loadable by `upscale --model`
+//   checkpoints/step-00001200/discriminator.safetensors  (srgan)
+//   checkpoints/step-00001200/optimizer.safetensors      Adam moments, named G/<weight>/m ...
+//   checkpoints/step-00001200/state.json                 step, optimizer steps, data stream state
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeSafetensors, readSafetensors, type NamedArray } from '../models/safetensors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { FORMAT_TAG } from '../models/weights.js';
+import type { ModelConfig } from '../models/registry.js';
+import { SrError } from '../util/errors.js';
+
+export interface CheckpointState {
+  step: number;
+  optStep: { g: number; d: number };
+  data: unknown;
+  /** Wall-clock seconds spent training so far (for the model card). */
+  trainSeconds: number;
+}
+
+export interface CheckpointContent {
+  state: CheckpointState;
+  g: NamedArray[];
+  d?: NamedArray[];
+  opt: NamedArray[];
+  gConfig: ModelConfig;
+  dConfig?: ModelConfig;
+}
+
+const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch {
+    /* not supported on every file system */
+  }
+}
+
+export async function saveCheckpoint(runDir: string, c: CheckpointContent, keep: number): Promise<string> {
+  const root = join(runDir, 'checkpoints');
+  mkdirSync(root, { recursive: true });
+  const final = join(root, name(c.state.step));
+  const tmp = join(root, `.tmp-${name(c.state.step)}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const meta = (config: ModelConfig) => ({ format: FORMAT_TAG, config: JSON.stringify(config), step: String(c.state.step) });
+  await writeSafetensors(join(tmp, 'generator.safetensors'), c.g, meta(c.gConfig), 'float32');
+  if (c.d && c.dConfig) await writeSafetensors(join(tmp, 'discriminator.safetensors'), c.d, meta(c.dConfig), 'float32');
+  await writeSafetensors(join(tmp, 'optimizer.safetensors'), c.opt, { step: String(c.state.step) }, 'float32');
+  await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(c.state, null, 1));
+  fsyncDir(tmp);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  fsyncDir(root);
+  await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ step: c.state.step, dir: name(c.state.step) }));
+  prune(root, keep);
+  return final;
+}
+
+function completeSteps(root: string): number[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((f) => /^step-\d{8}$/.test(f) && existsSync(join(root, f, 'state.json')))
+    .map((f) => Number(f.slice(5)))
+    .sort((a, b) => a - b);
+}
+
+function prune(root: string, keep: number): void {
+  const steps = completeSteps(root);
+  for (const s of steps.slice(0, Math.max(0, steps.length - keep))) rmSync(join(root, name(s)), { recursive: true, force: true });
+  // Leftovers of saves that were killed half-way.
+  for (const f of readdirSync(root)) if (f.startsWith('.tmp-') && !f.endsWith(`-${process.pid}`)) rmSync(join(root, f), { recursive: true, force: true });
+}
+
+/** The newest complete checkpoint folder of a run, or null if there is none. */
+export function latestCheckpoint(runDir: string): string | null {
+  const root = join(runDir, 'checkpoints');
+  const steps = completeSteps(root);
+  // latest.json is a hint; a folder is trusted only if it is complete.
+  try {
+    const hint = JSON.parse(readFileSync(join(root, 'latest.json'), 'utf8')) as { step: number };
+    if (steps.includes(hint.step) && hint.step === steps[steps.length - 1]) return join(root, name(hint.step));
+  } catch {
+    /* missing or half-written hint: fall back to scanning */
+  }
+  return steps.length ? join(root, name(steps[steps.length - 1]!)) : null;
+}
+
+export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedArray[]; d?: NamedArray[]; opt: NamedArray[] } {
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  } catch (err) {
+    throw new SrError(`checkpoint ${dir}: cannot read state.json (${(err as Error).message})`);
+  }
+  const arrays = (f: string) => [...readSafetensors(join(dir, f)).tensors.values()];
+  return {
+    state,
+    g: arrays('generator.safetensors'),
+    ...(existsSync(join(dir, 'discriminator.safetensors')) ? { d: arrays('discriminator.safetensors') } : {}),
+    opt: arrays('optimizer.safetensors'),
+  };
+}

@@ -1,0 +1,252 @@
+// The training loop shared by `train srresnet` and `train srgan`: data stream, replicas, logging,
+// validation, plots and checkpoints. Everything a run writes lives in its run folder:
+//
+//   config.json      the resolved options (flags over config file over defaults)
+//   log.jsonl        one JSON object per logged step and per validation
+//   curves.svg/.png  loss and validation curves, refreshed at every validation
+//   samples/         SR output of the first validation image at each validation
+//   checkpoints/     see checkpoint.ts; `--resume` continues from the newest complete one
+//   generator.safetensors  the final generator (float32), loadable by `upscale --model`
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import sharp from 'sharp';
+import { assertFastBackend, currentBackend, type BackendName } from '../engine/backend.js';
+import { resolveConfig, type ModelConfig } from '../models/registry.js';
+import '../models/index.js';
+import { assignArrays, saveModel } from '../models/weights.js';
+import { readSafetensors } from '../models/safetensors.js';
+import { PatchDataset, type PatchDatasetState } from '../data/patch_dataset.js';
+import { evaluate } from '../eval/protocol.js';
+import { generatorMethod } from '../inference/tfjs_runner.js';
+import { saveImage } from '../io/image.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { SrError } from '../util/errors.js';
+import { plotSvg, type Series } from '../util/svg_plot.js';
+import { ReplicaPool } from './pool.js';
+import { seededInit } from './init.js';
+import { saveCheckpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { learningRateAt, type TrainOptions } from './options.js';
+import type { ReplicaSetup, Losses } from './replica.js';
+import { ProgressReporter } from '../util/progress.js';
+
+export interface LogEntry {
+  step: number;
+  time: string;
+  lr?: number;
+  losses?: Losses;
+  samplesPerSec?: number;
+  tensors?: number;
+  rssMB?: number;
+  val?: { psnr: number; ssim: number; images: number };
+}
+
+export interface TrainRunOptions {
+  resume?: boolean;
+  /** Stops after the current step, with a checkpoint (Ctrl-C). */
+  signal?: AbortSignal;
+  backend: BackendName;
+  /** Progress bar on stderr (default: when stderr is a terminal); otherwise a line per log step. */
+  progress?: boolean;
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  step: number;
+  interrupted: boolean;
+  seconds: number;
+  lastLosses?: Losses;
+  lastVal?: { psnr: number; ssim: number };
+  log: LogEntry[];
+}
+
+export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig } {
+  const g = resolveConfig({ type: 'srresnet', scale: o.scale, blocks: o.blocks, channels: o.channels });
+  if (o.mode === 'srresnet') return { g };
+  return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
+}
+
+function readLog(path: string, upTo: number): LogEntry[] {
+  if (!existsSync(path)) return [];
+  const out: LogEntry[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as LogEntry;
+      if (e.step <= upTo) out.push(e);
+    } catch {
+      // A line cut short by a kill: everything after it belongs to steps being redone.
+      break;
+    }
+  }
+  return out;
+}
+
+async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise<void> {
+  const lossNames = [...new Set(log.flatMap((e) => (e.losses ? Object.keys(e.losses) : [])))].filter((k) => !k.endsWith('_total') || mode === 'srresnet');
+  const lossSeries: Series[] = lossNames.map((k) => ({ name: k, points: log.filter((e) => e.losses?.[k] !== undefined).map((e) => [e.step, e.losses![k]!]) }));
+  const vals = log.filter((e) => e.val);
+  const svg = plotSvg([
+    { title: 'Training losses', xLabel: 'step', yLabel: 'loss', series: lossSeries, logY: true },
+    { title: 'Validation (Y-channel PSNR, evaluation protocol)', xLabel: 'step', yLabel: 'PSNR (dB)', series: [{ name: 'PSNR', points: vals.map((e) => [e.step, e.val!.psnr]) }] },
+    { title: 'Validation SSIM', xLabel: 'step', yLabel: 'SSIM', series: [{ name: 'SSIM', points: vals.map((e) => [e.step, e.val!.ssim]) }] },
+  ]);
+  await writeFileAtomic(join(runDir, 'curves.svg'), svg);
+  await writeFileAtomic(join(runDir, 'curves.png'), await sharp(Buffer.from(svg)).png().toBuffer());
+}
+
+export async function train(o: TrainOptions, run: TrainRunOptions): Promise<TrainResult> {
+  assertFastBackend('training');
+  mkdirSync(o.out, { recursive: true });
+  const logPath = join(o.out, 'log.jsonl');
+  const ckptDir = latestCheckpoint(o.out);
+  if (ckptDir && !run.resume) {
+    throw new SrError(`${o.out} already holds a run (checkpoints/${basename(ckptDir)}); add --resume to continue it, or choose another --out`);
+  }
+  await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...o, backend: currentBackend() }, null, 2));
+
+  const configs = modelConfigs(o);
+  const setup: ReplicaSetup = {
+    mode: o.mode,
+    generator: configs.g,
+    ...(configs.d ? { discriminator: configs.d } : {}),
+    content: o.content,
+    ...(o.vggWeights ? { vggWeights: o.vggWeights } : {}),
+    advWeight: o.advWeight,
+    beta1: o.beta1,
+  };
+  const pool = await ReplicaPool.create(setup, { workers: o.workers, accumulate: o.accumulate, backend: run.backend });
+  let ds: PatchDataset | null = null;
+  const say = (m: string) => {
+    if (!run.quiet) process.stderr.write(`${m}\n`);
+  };
+  try {
+    let step = 0;
+    let trainSeconds = 0;
+    let dataState: PatchDatasetState | undefined;
+    if (ckptDir) {
+      const c = loadCheckpoint(ckptDir);
+      pool.local.loadState({ ...c, optStep: c.state.optStep }, ckptDir);
+      step = c.state.step;
+      trainSeconds = c.state.trainSeconds;
+      dataState = c.state.data as PatchDatasetState;
+      say(`resuming ${o.out} from step ${step}`);
+    } else {
+      seededInit(pool.local.g.model, o.seed);
+      if (pool.local.d) seededInit(pool.local.d.model, o.seed + 1);
+      if (o.init) {
+        const { tensors, metadata } = readSafetensors(o.init);
+        const cfg = metadata['config'] ? JSON.parse(metadata['config']) : null;
+        if (cfg && JSON.stringify(resolveConfig(cfg)) !== JSON.stringify(configs.g)) {
+          throw new SrError(`--init ${o.init} holds a ${JSON.stringify(cfg)} generator, but this run trains ${JSON.stringify(configs.g)}`);
+        }
+        assignArrays(pool.local.g.model, tensors, o.init);
+        say(`generator initialised from ${o.init}`);
+      } else if (o.mode === 'srgan') {
+        say('warning: training SRGAN from random weights; the paper starts from a trained SRResNet (--init)');
+      }
+    }
+    await pool.broadcastState();
+
+    const log = ckptDir ? readLog(logPath, step) : [];
+    await writeFileAtomic(logPath, log.map((e) => JSON.stringify(e) + '\n').join(''));
+    const record = (e: LogEntry) => {
+      log.push(e);
+      appendFileSync(logPath, JSON.stringify(e) + '\n');
+    };
+
+    ds = await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: o.seed, workers: o.dataWorkers, ...(dataState ? { state: dataState } : {}), onWarning: (m) => say(`warning: ${m}`) });
+    const method = generatorMethod('model', pool.local.g.model);
+    let lastVal: { psnr: number; ssim: number } | undefined;
+    const validate = async () => {
+      if (!o.val) return;
+      let first = true;
+      const r = await evaluate({
+        dir: o.val,
+        scale: o.scale,
+        methods: [method],
+        onImage: async (img) => {
+          if (!first) return;
+          first = false;
+          mkdirSync(join(o.out, 'samples'), { recursive: true });
+          await saveImage(img.outputs.get('model')!, join(o.out, 'samples', `step-${String(step).padStart(8, '0')}.png`));
+        },
+      });
+      const m = r.mean['model']!;
+      lastVal = { psnr: m.psnr, ssim: m.ssim };
+      record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
+      await writePlot(o.out, log, o.mode);
+    };
+    const checkpoint = async () => {
+      const s = pool.local.state();
+      await saveCheckpoint(
+        o.out,
+        {
+          state: { step, optStep: s.optStep, data: ds!.state(), trainSeconds },
+          g: s.g,
+          ...(s.d ? { d: s.d } : {}),
+          opt: s.opt,
+          gConfig: configs.g,
+          ...(configs.d ? { dConfig: configs.d } : {}),
+        },
+        o.keepCheckpoints,
+      );
+    };
+
+    if (step === 0) await validate();
+    const progress = new ProgressReporter({ total: o.steps, start: step, enabled: !run.quiet, bar: run.progress ?? process.stderr.isTTY === true, label: `train ${o.mode}` });
+    let lastLosses: Losses | undefined;
+    let windowStart = performance.now();
+    let windowSteps = 0;
+    let interrupted = false;
+    while (step < o.steps) {
+      if (run.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const t0 = performance.now();
+      const b = await ds.next();
+      const batch = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
+      const rate = learningRateAt(o.lrSchedule, step);
+      const losses = await pool.step('g', batch, rate);
+      if (o.mode === 'srgan') Object.assign(losses, await pool.step('d', batch, rate));
+      for (const [k, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v)) throw new SrError(`training diverged at step ${step + 1}: loss '${k}' is ${v}; lower the learning rate or check the data`);
+      }
+      step += 1;
+      trainSeconds += (performance.now() - t0) / 1000;
+      windowSteps += 1;
+      lastLosses = losses;
+      progress.update(step, losses);
+      if (step % o.logEvery === 0 || step === o.steps) {
+        const secs = (performance.now() - windowStart) / 1000;
+        record({
+          step,
+          time: new Date().toISOString(),
+          lr: rate,
+          losses,
+          samplesPerSec: (windowSteps * o.batch) / secs,
+          tensors: tf.memory().numTensors,
+          rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        });
+        windowStart = performance.now();
+        windowSteps = 0;
+      }
+      if (step % o.valEvery === 0 || step === o.steps) await validate();
+      if (step % o.ckptEvery === 0 || step === o.steps) await checkpoint();
+    }
+    if (interrupted && step % o.ckptEvery !== 0) await checkpoint();
+    progress.stop();
+    if (!interrupted) {
+      await saveModel(pool.local.g.model, configs.g, join(o.out, 'generator.safetensors'), {
+        metadata: { step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data },
+      });
+    }
+    if (log.length) await writePlot(o.out, log, o.mode);
+    say(interrupted ? `stopped at step ${step}; checkpoint saved, continue with --resume` : `finished ${step} steps; generator in ${join(o.out, 'generator.safetensors')}`);
+    return { step, interrupted, seconds: trainSeconds, ...(lastLosses ? { lastLosses } : {}), ...(lastVal ? { lastVal } : {}), log };
+  } finally {
+    await ds?.close();
+    await pool.close();
+  }
+}

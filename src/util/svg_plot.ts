@@ -1,0 +1,96 @@
+// Small SVG line charts (training curves, per-frame metrics). Hand-written because every Node
+// plotting library we looked at needs a canvas, a browser or a large runtime; an SVG is plain text,
+// opens anywhere, and sharp turns it into a PNG.
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+}
+
+export interface Panel {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  logY?: boolean;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function niceTicks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function fmt(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-2 ? v.toExponential(0) : String(Number(v.toPrecision(3)));
+}
+
+function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): string {
+  const m = { l: 64, r: 150, t: 28, b: 40 };
+  const pw = w - m.l - m.r;
+  const ph = h - m.t - m.b;
+  const pts = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
+  const parts: string[] = [`<text x="${x0 + m.l}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(p.title)}</text>`];
+  if (pts.length === 0) {
+    parts.push(`<text x="${x0 + m.l + 10}" y="${y0 + m.t + ph / 2}" font-size="12" fill="#777">no data yet</text>`);
+    return parts.join('');
+  }
+  const ty = (v: number) => (p.logY ? Math.log10(v) : v);
+  let xmin = Math.min(...pts.map((q) => q[0]));
+  let xmax = Math.max(...pts.map((q) => q[0]));
+  let ymin = Math.min(...pts.map((q) => ty(q[1])));
+  let ymax = Math.max(...pts.map((q) => ty(q[1])));
+  if (xmax === xmin) xmax = xmin + 1;
+  if (ymax === ymin) {
+    ymin -= 0.5;
+    ymax += 0.5;
+  }
+  const pad = (ymax - ymin) * 0.05;
+  ymin -= pad;
+  ymax += pad;
+  const sx = (v: number) => x0 + m.l + ((v - xmin) / (xmax - xmin)) * pw;
+  const sy = (v: number) => y0 + m.t + ph - ((ty(v) - ymin) / (ymax - ymin)) * ph;
+  parts.push(`<rect x="${x0 + m.l}" y="${y0 + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+  for (const t of niceTicks(xmin, xmax)) {
+    parts.push(`<line x1="${sx(t)}" y1="${y0 + m.t + ph}" x2="${sx(t)}" y2="${y0 + m.t + ph + 4}" stroke="#999"/>`);
+    parts.push(`<text x="${sx(t)}" y="${y0 + m.t + ph + 16}" font-size="11" text-anchor="middle">${fmt(t)}</text>`);
+  }
+  const yTicks = p.logY ? niceTicks(Math.floor(ymin), Math.ceil(ymax), 4).filter((t) => Number.isInteger(t) && t >= ymin && t <= ymax).map((t) => 10 ** t) : niceTicks(ymin, ymax);
+  for (const t of yTicks) {
+    const yy = sy(t);
+    parts.push(`<line x1="${x0 + m.l}" y1="${yy}" x2="${x0 + m.l + pw}" y2="${yy}" stroke="#eee"/>`);
+    parts.push(`<text x="${x0 + m.l - 6}" y="${yy + 4}" font-size="11" text-anchor="end">${fmt(t)}</text>`);
+  }
+  parts.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + h - 6}" font-size="12" text-anchor="middle">${esc(p.xLabel)}</text>`);
+  parts.push(`<text x="${x0 + 14}" y="${y0 + m.t + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${y0 + m.t + ph / 2})">${esc(p.yLabel)}${p.logY ? ' (log)' : ''}</text>`);
+  p.series.forEach((s, i) => {
+    const c = COLORS[i % COLORS.length]!;
+    const good = s.points.filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
+    if (good.length === 0) return;
+    const d = good.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
+    parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+    if (good.length < 40) for (const [x, y] of good) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
+    const ly = y0 + m.t + 14 + i * 18;
+    parts.push(`<line x1="${x0 + m.l + pw + 12}" y1="${ly - 4}" x2="${x0 + m.l + pw + 32}" y2="${ly - 4}" stroke="${c}" stroke-width="2"/>`);
+    parts.push(`<text x="${x0 + m.l + pw + 36}" y="${ly}" font-size="12">${esc(s.name)}</text>`);
+  });
+  return parts.join('');
+}
+
+/** Panels stacked vertically, each `panelHeight` tall. */
+export function plotSvg(panels: Panel[], width = 820, panelHeight = 300): string {
+  const h = panels.length * panelHeight;
+  const body = panels.map((p, i) => panelSvg(p, 0, i * panelHeight, width, panelHeight)).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" font-family="DejaVu Sans, Arial, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+}

@@ -1,0 +1,127 @@
+// Short real training runs of every mode on tiny settings, resume after SIGKILL, flat memory.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { initBackend } from '../../src/engine/backend.js';
+import { resolveOptions } from '../../src/train/options.js';
+import { train, type LogEntry } from '../../src/train/trainer.js';
+import { readSafetensors } from '../../src/models/safetensors.js';
+import { makeImageFolder } from '../helpers/images.js';
+import { randomVggWeights, writeTfjsByHand } from '../helpers/vgg_files.js';
+
+const root = mkdtempSync(join(tmpdir(), 'srgan-train-'));
+const data = join(root, 'train');
+const val = join(root, 'val');
+const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+
+before(async () => {
+  await initBackend({ backend: 'wasm' });
+  await makeImageFolder(data, 4, 64, 64, 1);
+  await makeImageFolder(val, 2, 48, 40, 100);
+});
+
+const tiny = { scale: 2, blocks: 1, channels: 16, patch: 16, batch: 4, workers: 1, dataWorkers: 1, logEvery: 5 };
+
+function lossEntries(log: LogEntry[]): LogEntry[] {
+  return log.filter((e) => e.losses);
+}
+
+test('train srresnet: finite losses, validation PSNR rises, run folder complete', async () => {
+  const out = join(root, 'srresnet');
+  const o = resolveOptions('srresnet', { ...tiny, data, val, out, steps: 80, lr: 2e-3, valEvery: 80, ckptEvery: 40 });
+  const r = await train(o, { backend: 'wasm', quiet: true });
+  assert.equal(r.step, 80);
+  for (const e of lossEntries(r.log)) assert.ok(Number.isFinite(e.losses!['pixel']!), `step ${e.step}`);
+  const vals = r.log.filter((e) => e.val);
+  assert.equal(vals[0]!.step, 0);
+  assert.ok(vals.at(-1)!.val!.psnr > vals[0]!.val!.psnr + 3, `PSNR ${vals[0]!.val!.psnr.toFixed(2)} -> ${vals.at(-1)!.val!.psnr.toFixed(2)}`);
+  for (const f of ['config.json', 'log.jsonl', 'curves.svg', 'curves.png', 'generator.safetensors', 'samples/step-00000080.png', 'checkpoints/latest.json']) {
+    assert.ok(existsSync(join(out, f)), `${f} missing`);
+  }
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).lrSchedule[0][1], 2e-3);
+});
+
+test('train srgan with --content mse from an SRResNet init', async () => {
+  const out = join(root, 'srgan-mse');
+  const init = join(root, 'srresnet', 'generator.safetensors');
+  const o = resolveOptions('srgan', { ...tiny, data, out, steps: 6, init, content: 'mse', ckptEvery: 3 });
+  const r = await train(o, { backend: 'wasm', quiet: true });
+  const last = lossEntries(r.log).at(-1)!.losses!;
+  for (const k of ['pixel', 'adversarial', 'g_total', 'd_real', 'd_fake', 'd_total']) assert.ok(Number.isFinite(last[k]!), `${k} = ${last[k]}`);
+  assert.ok(existsSync(join(out, 'checkpoints', 'step-00000006', 'discriminator.safetensors')));
+});
+
+test('train srgan with --content vgg54 on a random-weight VGG19 file', async () => {
+  const vgg = join(root, 'vgg-tfjs');
+  await writeTfjsByHand(vgg, randomVggWeights('block5_conv4', 7));
+  const out = join(root, 'srgan-vgg');
+  const o = resolveOptions('srgan', { ...tiny, batch: 2, data, out, steps: 2, content: 'vgg54', vggWeights: join(vgg, 'model.json'), logEvery: 1 });
+  const r = await train(o, { backend: 'wasm', quiet: true });
+  for (const e of lossEntries(r.log)) {
+    assert.ok(Number.isFinite(e.losses!['vgg54']!) && e.losses!['vgg54']! > 0, JSON.stringify(e.losses));
+    assert.ok(Number.isFinite(e.losses!['d_total']!));
+  }
+});
+
+test('a VGG content loss without weights says where weights come from', () => {
+  assert.throws(
+    () => resolveOptions('srgan', { ...tiny, data, out: join(root, 'x'), content: 'vgg22' }),
+    /--content vgg22 needs VGG19 ImageNet weights: pass --vgg-weights <file>.*vgg19_weights_tf_dim_ordering_tf_kernels_notop\.h5/,
+  );
+});
+
+test('a config file (YAML) holds options, flags override it, the effective config is saved', () => {
+  const cfg = join(root, 'cfg.yaml');
+  writeFileSync(cfg, `steps: 7\nbatch: 4\nlrSchedule: "1e-3@0,1e-4@5"\nblocks: 1\n`);
+  const out = join(root, 'cfgrun');
+  const r = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--config', cfg, '--data', data, '--out', out, '--steps', '3', '--scale', '2', '--patch', '16', '--channels', '8', '--workers', '1', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal(saved.steps, 3, 'the flag overrides the file');
+  assert.equal(saved.blocks, 1, 'the file overrides the default');
+  assert.deepEqual(saved.lrSchedule, [[0, 1e-3], [5, 1e-4]]);
+  const bad = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '3'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^error: --scale must be 2, 4 or 8, got 3\n$/);
+});
+
+test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {
+  const args = (out: string) => [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '24', '--ckpt-every', '2', '--log-every', '1', '--lr', '1e-3', '--workers', '1', '--no-progress'];
+  const ref = join(root, 'ref');
+  assert.equal(spawnSync(process.execPath, args(ref), { encoding: 'utf8' }).status, 0);
+
+  const killed = join(root, 'killed');
+  let kills = 0;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const child = spawn(process.execPath, [...args(killed), ...(attempt > 0 ? ['--resume'] : [])], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Kill at varied moments: while starting, mid-step, mid-checkpoint.
+    const delay = 900 + ((attempt * 677) % 1400);
+    const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+    const code = await exited;
+    clearTimeout(timer);
+    if (code === 0) break;
+    kills += 1;
+  }
+  assert.ok(kills >= 1, 'the run was never interrupted; the test proves nothing');
+  assert.ok(existsSync(join(killed, 'generator.safetensors')), 'the killed run never finished');
+  const a = readSafetensors(join(ref, 'generator.safetensors')).tensors;
+  const b = readSafetensors(join(killed, 'generator.safetensors')).tensors;
+  for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, `weights differ at ${name} after ${kills} kills`);
+  // The log has each step once, in order.
+  const steps = readFileSync(join(killed, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.losses).map((e) => e.step);
+  assert.deepEqual(steps, Array.from({ length: 24 }, (_, i) => i + 1));
+  assert.ok(!readdirSync(join(killed, 'checkpoints')).some((f) => f.startsWith('.tmp-')), 'half-written checkpoints are cleaned up');
+});
+
+test('memory stays flat: live tensors do not grow over 300 steps', async () => {
+  const out = join(root, 'memory');
+  const o = resolveOptions('srresnet', { ...tiny, patch: 8, batch: 2, channels: 8, data, out, steps: 300, logEvery: 10, ckptEvery: 100, valEvery: 1000 });
+  const r = await train(o, { backend: 'wasm', quiet: true });
+  const counts = lossEntries(r.log).map((e) => e.tensors!);
+  assert.equal(counts.length, 30);
+  assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `live tensors: ${counts.join(' ')}`);
+});
