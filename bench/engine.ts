@@ -1,59 +1,73 @@
 // Engine benchmark (not a test): SRResNet x4 (B=16, C=64) forward pass on 1x3x128x128 and one
-// training step (MSE + Adam) at batch 16 on 24x24 LR patches, on the chosen backend.
+// training step (MSE + Adam) at batch 16 on 24x24 LR patches, on each requested backend in one
+// run, with the ratio between them.
 //
 // FLOPs are counted analytically (src/models/srresnet.ts, srresnetFlops): 2 per multiply-add over
 // every convolution. A training step is counted as 3x the forward convolutions (forward, input
 // gradient, filter gradient) less the input gradient of the first layer, which is not needed.
-// Batch norm, PReLU, additions and Adam are left out (well under 1% of the work).
+// Batch norm, PReLU, additions and the optimizer are left out (well under 1% of the work).
 //
-//   npm run bench:engine                     # wasm (default)
-//   npm run bench:engine -- --backend cpu    # TF.js pure-JS reference, slow
+//   npm run bench:engine                                  # wasm only
+//   npm run bench:engine -- --backends wasm,cpu           # and TF.js's pure-JS backend (minutes)
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendRequest } from '../src/engine/backend.js';
+import { initBackend, type BackendName } from '../src/engine/backend.js';
 import { buildModel, srresnetFlops, type SRResNetConfig } from '../src/models/index.js';
 import { resolveConfig } from '../src/models/registry.js';
+import { Adam } from '../src/train/adam.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-const backend = await initBackend({ backend: arg('backend', 'wasm') as BackendRequest });
-const reps = Number(arg('reps', backend === 'cpu' ? '1' : '3'));
+const backends = arg('backends', arg('backend', 'wasm')).split(',') as BackendName[];
 const config = resolveConfig({ type: 'srresnet', scale: 4, blocks: 16, channels: 64 }) as SRResNetConfig;
-const model = buildModel(config);
-
-function timeIt(label: string, flops: number, fn: () => void): void {
-  fn(); // warm-up: kernel setup, XNNPACK operator creation
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  const best = Math.min(...times);
-  const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-  console.log(`${label.padEnd(44)} ${median.toFixed(3).padStart(8)} s (best ${best.toFixed(3)})  ${(flops / median / 1e9).toFixed(2).padStart(7)} GFLOP/s  [${backend}]`);
-}
-
-console.log(`SRResNet x4, B=16, C=64, backend ${backend}, ${reps} timed repetitions (median)`);
-const x = tf.randomUniform([1, 128, 128, 3]);
 const fwdFlops = srresnetFlops(config, 128, 128);
-timeIt('forward 1x3x128x128', fwdFlops, () => {
-  const y = model.predict(x) as tf.Tensor;
-  y.dataSync();
-  y.dispose();
-});
-
-const lr = tf.randomUniform([16, 24, 24, 3]);
-const hr = tf.randomUniform([16, 96, 96, 3], -1, 1);
-const opt = tf.train.adam(1e-4, 0.9);
-const perImage = srresnetFlops(config, 24, 24);
 const firstLayerInputGrad = 2 * 24 * 24 * 81 * 3 * 64;
-const stepFlops = 16 * (3 * perImage - firstLayerInputGrad);
-timeIt('train step, batch 16, 24x24 LR -> 96x96', stepFlops, () => {
-  const loss = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(lr, { training: true }) as tf.Tensor, hr))) as tf.Scalar, true);
-  loss!.dataSync();
-  loss!.dispose();
-});
-console.log(`analytic FLOPs: forward ${(fwdFlops / 1e9).toFixed(2)} GFLOP, train step ${(stepFlops / 1e9).toFixed(2)} GFLOP`);
+const stepFlops = 16 * (3 * srresnetFlops(config, 24, 24) - firstLayerInputGrad);
+console.log(`SRResNet x4, B=16, C=64; analytic FLOPs: forward 128x128 ${(fwdFlops / 1e9).toFixed(2)} GFLOP, train step ${(stepFlops / 1e9).toFixed(2)} GFLOP`);
+
+const results: Record<string, { fwd: number; step: number }> = {};
+for (const b of backends) {
+  const backend = await initBackend({ backend: b, quiet: true });
+  const reps = Number(arg('reps', backend === 'cpu' ? '1' : '3'));
+  const model = buildModel(config);
+  const params = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const opt = new Adam(params, params.map((p) => p.name));
+  const x = tf.randomUniform([1, 128, 128, 3]);
+  const lr = tf.randomUniform([16, 24, 24, 3]);
+  const hr = tf.randomUniform([16, 96, 96, 3], -1, 1);
+
+  const timeIt = (label: string, flops: number, fn: () => void): number => {
+    if (backend !== 'cpu') fn(); // warm-up: XNNPACK operator creation; the cpu backend has none
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      fn();
+      times.push((performance.now() - t0) / 1000);
+    }
+    const median = times.sort((a, c) => a - c)[Math.floor(times.length / 2)]!;
+    console.log(`${label.padEnd(42)} ${median.toFixed(3).padStart(9)} s  ${(flops / median / 1e9).toFixed(2).padStart(7)} GFLOP/s  [${backend}, median of ${reps}]`);
+    return median;
+  };
+  const fwd = timeIt('forward 1x3x128x128', fwdFlops, () => {
+    const y = model.predict(x) as tf.Tensor;
+    y.dataSync();
+    y.dispose();
+  });
+  const step = timeIt('train step, batch 16, 24x24 LR -> 96x96', stepFlops, () => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(model.apply(lr, { training: true }) as tf.Tensor, hr)) as tf.Scalar, params);
+    opt.apply(params.map((p) => grads[p.name]!), 1e-4);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  results[backend] = { fwd, step };
+  tf.dispose([x, lr, hr]);
+  opt.dispose();
+  model.dispose();
+}
+const names = Object.keys(results);
+if (names.length > 1) {
+  const [a, b] = [names[0]!, names[1]!];
+  console.log(`ratio ${b}/${a} time: forward ${(results[b]!.fwd / results[a]!.fwd).toFixed(1)}x, train step ${(results[b]!.step / results[a]!.step).toFixed(1)}x`);
+}

@@ -16,6 +16,7 @@ import { basename } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { DEFAULT_MAX_PIXELS, imageSize, listImages } from '../io/image.js';
 import type { FromWorker, SampleSpec, ToWorker, WorkerInit } from './patch_worker.js';
+import { Rng } from '../util/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -40,25 +41,6 @@ export function hash32(...xs: number[]): number {
   return h >>> 0;
 }
 
-/** mulberry32: tiny, fast, good enough for crops and flips; its whole state is one uint32. */
-export class Mulberry32 {
-  state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** uniform in [0, 1) */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** uniform integer in [0, n) */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -309,7 +291,7 @@ export class PatchDataset {
       const g = index * this.batchSize + slot;
       const epoch = Math.floor(g / n);
       const image = this.permutation(epoch)[g % n]!;
-      const rng = new Mulberry32(hash32(this.seed, 0x5eed, g));
+      const rng = new Rng(hash32(this.seed, 0x5eed, g));
       const im = this.images[image]!;
       const lrP = this.lrSize;
       const x = rng.int(im.lrW - lrP + 1);
@@ -326,7 +308,7 @@ export class PatchDataset {
     const n = this.images.length;
     p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
-    const rng = new Mulberry32(hash32(this.seed, 0xe90c, epoch));
+    const rng = new Rng(hash32(this.seed, 0xe90c, epoch));
     for (let i = n - 1; i > 0; i--) {
       const j = rng.int(i + 1);
       const t = p[i]!;

@@ -2,7 +2,7 @@
 // with its own WASM backend. `step` splits a batch into one shard per replica and runs a phase
 // everywhere at once.
 import { Worker } from 'node:worker_threads';
-import { Replica, type Phase, type ReplicaSetup, type Shard, type Losses } from './replica.js';
+import { Replica, splitShard, type Phase, type ReplicaSetup, type Shard, type Losses } from './replica.js';
 import { ThreadExchangeHost, soloExchange, type ReduceMessage } from './exchange.js';
 import type { NamedArray } from '../models/safetensors.js';
 import type { BackendName } from '../engine/backend.js';
@@ -70,7 +70,8 @@ export class ReplicaPool {
   }
 
   async step(phase: Phase, batch: Shard, learningRate: number): Promise<Losses> {
-    const shards = splitBatch(batch, this.size);
+    // Copies, not views: posting a view to a worker would clone its whole underlying buffer.
+    const shards = splitShard(batch, this.size, true);
     const remote = this.workers.map((_, i) => {
       const s = shards[i + 1]!;
       return this.call(i, { type: 'step', phase, shard: s, learningRate });
@@ -90,20 +91,6 @@ export class ReplicaPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.local.dispose();
   }
-}
-
-export function splitBatch(b: Shard, parts: number): Shard[] {
-  if (b.n % parts !== 0) throw new Error(`a batch of ${b.n} cannot be split evenly over ${parts} replicas`);
-  const m = b.n / parts;
-  const lrLen = m * b.lrSize * b.lrSize * 3;
-  const hrLen = m * b.hrSize * b.hrSize * 3;
-  return Array.from({ length: parts }, (_, i) => ({
-    lr: b.lr.slice(i * lrLen, (i + 1) * lrLen),
-    hr: b.hr.slice(i * hrLen, (i + 1) * hrLen),
-    n: m,
-    lrSize: b.lrSize,
-    hrSize: b.hrSize,
-  }));
 }
 
 export type { ReplicaState, NamedArray };

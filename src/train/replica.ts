@@ -98,14 +98,15 @@ export function meanOf(arrays: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function splitShard(s: Shard, parts: number): Shard[] {
-  if (s.n % parts !== 0) throw new Error(`a shard of ${s.n} images cannot be split into ${parts} micro-batches`);
+/** Splits a batch into equal parts; views into the same memory unless `copy`. */
+export function splitShard(s: Shard, parts: number, copy = false): Shard[] {
+  if (s.n % parts !== 0) throw new Error(`a batch of ${s.n} images cannot be split into ${parts} equal parts`);
   const m = s.n / parts;
   const lrLen = m * s.lrSize * s.lrSize * 3;
   const hrLen = m * s.hrSize * s.hrSize * 3;
   return Array.from({ length: parts }, (_, i) => ({
-    lr: s.lr.subarray(i * lrLen, (i + 1) * lrLen),
-    hr: s.hr.subarray(i * hrLen, (i + 1) * hrLen),
+    lr: copy ? s.lr.slice(i * lrLen, (i + 1) * lrLen) : s.lr.subarray(i * lrLen, (i + 1) * lrLen),
+    hr: copy ? s.hr.slice(i * hrLen, (i + 1) * hrLen) : s.hr.subarray(i * hrLen, (i + 1) * hrLen),
     n: m,
     lrSize: s.lrSize,
     hrSize: s.hrSize,

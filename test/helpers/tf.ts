@@ -1,16 +1,11 @@
 // Shared test helpers: seeded data (identical on every backend) and gradient comparison.
 import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../src/util/random.js';
 
-/** mulberry32: small, seedable, good enough to make test data. */
+/** A seeded uniform [0, 1) generator for test data. */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
