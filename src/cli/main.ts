@@ -8,6 +8,13 @@ import { packageVersion } from '../util/package_info.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerUpscaleCommand } from './commands/upscale.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerModelMethods } from '../inference/eval_methods.js';
+import { registerMosCommand } from './commands/mos.js';
+import { registerWebCommand } from './commands/web.js';
+import { registerVideoCommand } from './commands/video.js';
+import { registerEvalVideoCommand } from './commands/eval_video.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +27,13 @@ export function buildProgram(): Command {
   registerInfoCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerUpscaleCommand(program);
+  registerExportCommand(program);
+  registerModelMethods(); // lets `eval --methods` name srresnet, srgan or a weights file
+  registerMosCommand(program);
+  registerWebCommand(program);
+  registerVideoCommand(program);
+  registerEvalVideoCommand(program);
   return program;
 }
 

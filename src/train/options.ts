@@ -6,7 +6,12 @@ import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
 import type { ContentLoss } from '../losses/perceptual.js';
 
-export type TrainMode = 'srresnet' | 'srgan';
+export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
+
+/** The video modes of Zhang, Liu & Xiong (ICCV 2019): pairs of frames with their HR flow. */
+export function isVideoMode(mode: TrainMode): mode is 'sosr' | 'tosr' {
+  return mode === 'sosr' || mode === 'tosr';
+}
 
 export interface TrainOptions {
   mode: TrainMode;
@@ -35,6 +40,12 @@ export interface TrainOptions {
   ckptEvery: number;
   keepCheckpoints: number;
   dataWorkers: number;
+  /** tosr: lambda, the weight of the two temporal terms */
+  temporalWeight: number;
+  /** sosr: eps, how much a static pixel still counts (see src/video/samples.ts motionWeights) */
+  motionEps: number;
+  /** sosr/tosr: frames decoded from the start of each training video */
+  videoFrames: number;
 }
 
 export function defaults(mode: TrainMode): TrainOptions {
@@ -43,11 +54,11 @@ export function defaults(mode: TrainMode): TrainOptions {
     data: '',
     out: '',
     scale: 4,
-    steps: mode === 'srresnet' ? 1_000_000 : 200_000,
+    steps: mode === 'srgan' ? 200_000 : 1_000_000,
     batch: 16,
     patch: 96,
     // The paper: SRResNet 1e-4 throughout; SRGAN 1e-4 for 1e5 steps, then 1e-5.
-    lrSchedule: mode === 'srresnet' ? [[0, 1e-4]] : [[0, 1e-4], [100_000, 1e-5]],
+    lrSchedule: mode === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]],
     beta1: 0.9,
     workers: availableParallelism(),
     accumulate: 1,
@@ -62,6 +73,9 @@ export function defaults(mode: TrainMode): TrainOptions {
     ckptEvery: 200,
     keepCheckpoints: 3,
     dataWorkers: 1,
+    temporalWeight: 1,
+    motionEps: 0.1,
+    videoFrames: 32,
   };
 }
 
@@ -98,7 +112,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers'] as const;
+const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames'] as const;
 const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'content', 'mode'] as const;
 
 /**
@@ -153,6 +167,10 @@ function validate(o: TrainOptions): TrainOptions {
   if (o.beta1 < 0 || o.beta1 >= 1) throw new SrError(`--beta1 must be in [0, 1), got ${o.beta1}`);
   if (!['mse', 'vgg22', 'vgg54'].includes(o.content)) throw new SrError(`--content must be mse, vgg22 or vgg54, got '${o.content}'`);
   if (o.mode === 'srresnet' && o.content !== 'mse') throw new SrError('SRResNet is trained with the MSE content loss; VGG losses are for `train srgan`');
+  if (isVideoMode(o.mode) && o.content !== 'mse') throw new SrError(`train ${o.mode} uses its own pixel losses; VGG content losses are for \`train srgan\``);
+  if (!(o.temporalWeight >= 0)) throw new SrError(`--temporal-weight must be >= 0, got ${o.temporalWeight}`);
+  if (!(o.motionEps > 0)) throw new SrError(`--motion-eps must be > 0 (static pixels must still count), got ${o.motionEps}`);
+  intPos('videoFrames', 2);
   if (o.content !== 'mse') {
     if (!o.vggWeights) {
       throw new SrError(

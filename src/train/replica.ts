@@ -19,26 +19,38 @@ import { vggContentLoss, CONTENT_LAYERS, type ContentLoss } from '../losses/perc
 import { loadVgg19 } from '../models/vgg19_weights.js';
 import { Adam } from './adam.js';
 import type { GradientExchange } from './exchange.js';
+import type { TrainMode } from './options.js';
+import { weightedMse, tosrLoss } from '../video/losses.js';
+import { warpPlan, type WarpPlan } from '../video/warp.js';
 
 export type Phase = 'g' | 'd';
 
 export interface ReplicaSetup {
-  mode: 'srresnet' | 'srgan';
+  mode: TrainMode;
   generator: ModelConfig;
   discriminator?: ModelConfig;
   content: ContentLoss;
   vggWeights?: string;
   advWeight: number;
   beta1: number;
+  /** tosr: lambda of the temporal terms */
+  temporalWeight?: number;
 }
 
-/** A shard of a batch: LR in [0,1], HR in [-1,1], NHWC float32. */
+/**
+ * A shard of a batch: LR in [0,1], HR in [-1,1], NHWC float32. The video modes add frames per
+ * sample (lr [n, frames, l, l, 3], hr [n, frames, P, P, 3]) and per-pixel data on the HR grid
+ * (aux [n, P, P, auxChannels]: SoSR's loss weights, or ToSR's flow and validity).
+ */
 export interface Shard {
   lr: Float32Array;
   hr: Float32Array;
   n: number;
   lrSize: number;
   hrSize: number;
+  frames?: number;
+  aux?: Float32Array;
+  auxChannels?: number;
 }
 
 export type Losses = Record<string, number>;
@@ -102,14 +114,19 @@ export function meanOf(arrays: readonly Float32Array[]): Float32Array {
 export function splitShard(s: Shard, parts: number, copy = false): Shard[] {
   if (s.n % parts !== 0) throw new Error(`a batch of ${s.n} images cannot be split into ${parts} equal parts`);
   const m = s.n / parts;
-  const lrLen = m * s.lrSize * s.lrSize * 3;
-  const hrLen = m * s.hrSize * s.hrSize * 3;
+  const f = s.frames ?? 1;
+  const lrLen = m * f * s.lrSize * s.lrSize * 3;
+  const hrLen = m * f * s.hrSize * s.hrSize * 3;
+  const auxLen = m * s.hrSize * s.hrSize * (s.auxChannels ?? 0);
+  const cut = (a: Float32Array, len: number, i: number) => (copy ? a.slice(i * len, (i + 1) * len) : a.subarray(i * len, (i + 1) * len));
   return Array.from({ length: parts }, (_, i) => ({
-    lr: copy ? s.lr.slice(i * lrLen, (i + 1) * lrLen) : s.lr.subarray(i * lrLen, (i + 1) * lrLen),
-    hr: copy ? s.hr.slice(i * hrLen, (i + 1) * hrLen) : s.hr.subarray(i * hrLen, (i + 1) * hrLen),
+    lr: cut(s.lr, lrLen, i),
+    hr: cut(s.hr, hrLen, i),
     n: m,
     lrSize: s.lrSize,
     hrSize: s.hrSize,
+    ...(s.frames !== undefined ? { frames: s.frames } : {}),
+    ...(s.aux && s.auxChannels ? { aux: cut(s.aux, auxLen, i), auxChannels: s.auxChannels } : {}),
   }));
 }
 
@@ -141,14 +158,49 @@ export class Replica {
     return vggContentLoss(this.vgg!, CONTENT_LAYERS[this.setup.content], sr, hr);
   }
 
+  /** The per-pixel inputs of the video losses, from the shard's aux data. */
+  private videoInputs(s: Shard): { weights?: tf.Tensor4D; plan?: WarpPlan; mask?: tf.Tensor4D } {
+    const P = s.hrSize;
+    const aux = s.aux;
+    if (!aux) throw new Error(`${this.setup.mode} needs per-pixel data with each sample (a sequence dataset)`);
+    if (this.setup.mode === 'sosr') return { weights: tf.tensor4d(aux, [s.n, P, P, 1]) };
+    const px = s.n * P * P;
+    const flow = new Float32Array(px * 2);
+    const mask = new Float32Array(px);
+    for (let i = 0; i < px; i++) {
+      flow[2 * i] = aux[3 * i]!;
+      flow[2 * i + 1] = aux[3 * i + 1]!;
+      mask[i] = aux[3 * i + 2]!;
+    }
+    return { plan: warpPlan(flow, s.n, P, P), mask: tf.tensor4d(mask, [s.n, P, P, 1]) };
+  }
+
   /** Gradient of one micro-batch; losses by name. */
   private microGradients(phase: Phase, s: Shard, index: number): { grads: Float32Array; losses: Losses } {
-    const lr = tf.tensor4d(s.lr, [s.n, s.lrSize, s.lrSize, 3]);
-    const hr = tf.tensor4d(s.hr, [s.n, s.hrSize, s.hrSize, 3]);
+    // Video samples carry their frames side by side: the generator sees them as one batch.
+    const frames = s.frames ?? 1;
+    const lr = tf.tensor4d(s.lr, [s.n * frames, s.lrSize, s.lrSize, 3]);
+    const hr = tf.tensor4d(s.hr, [s.n * frames, s.hrSize, s.hrSize, 3]);
     const parts: Record<string, tf.Scalar> = {};
     const net = phase === 'g' ? this.g : this.d!;
+    const video = phase === 'g' && (this.setup.mode === 'sosr' || this.setup.mode === 'tosr') ? this.videoInputs(s) : null;
     try {
       const { value, grads } = tf.variableGrads(() => {
+        if (phase === 'g' && this.setup.mode === 'sosr') {
+          const sr = this.g.model.apply(lr, { training: true }) as tf.Tensor4D;
+          const weighted = weightedMse(sr, hr, video!.weights!);
+          parts['pixel_weighted'] = tf.keep(weighted);
+          parts['pixel'] = tf.keep(tf.mean(tf.squaredDifference(sr, hr)) as tf.Scalar);
+          return weighted;
+        }
+        if (phase === 'g' && this.setup.mode === 'tosr') {
+          const sr = this.g.model.apply(lr, { training: true }) as tf.Tensor4D;
+          const t = tosrLoss(sr, hr, video!.plan!, video!.mask!, this.setup.temporalWeight ?? 1);
+          parts['pixel'] = tf.keep(t.pixel);
+          parts['temporal_sr'] = tf.keep(t.temporalSr);
+          parts['temporal_hr'] = tf.keep(t.temporalHr);
+          return t.total;
+        }
         if (phase === 'g') {
           const sr = this.g.model.apply(lr, { training: true }) as tf.Tensor4D;
           const content = this.contentLoss(sr, hr);
@@ -181,6 +233,10 @@ export class Replica {
       return { grads: flat, losses };
     } finally {
       tf.dispose([lr, hr, ...Object.values(parts)]);
+      if (video) {
+        video.plan?.dispose();
+        tf.dispose([video.weights, video.mask].filter((t): t is tf.Tensor4D => t !== undefined));
+      }
       if (phase === 'd') {
         const f = this.fakes[index];
         if (f) f.dispose();

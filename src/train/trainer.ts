@@ -1,5 +1,7 @@
-// The training loop shared by `train srresnet` and `train srgan`: data stream, replicas, logging,
-// validation, plots and checkpoints. Everything a run writes lives in its run folder:
+// The training loop shared by `train srresnet`, `train srgan` and the video modes `train sosr` /
+// `train tosr`: data stream, replicas, logging, validation, plots and checkpoints. The video modes
+// train on pairs of frames with their HR flow (src/video/sequence_dataset.ts) instead of patches.
+// Everything a run writes lives in its run folder:
 //
 //   config.json      the resolved options (flags over config file over defaults)
 //   log.jsonl        one JSON object per logged step and per validation
@@ -17,6 +19,7 @@ import '../models/index.js';
 import { assignArrays, saveModel } from '../models/weights.js';
 import { readSafetensors } from '../models/safetensors.js';
 import { PatchDataset, type PatchDatasetState } from '../data/patch_dataset.js';
+import { SequenceDataset, type SequenceDatasetState } from '../video/sequence_dataset.js';
 import { evaluate } from '../eval/protocol.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { saveImage } from '../io/image.js';
@@ -26,8 +29,8 @@ import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
-import { learningRateAt, type TrainOptions } from './options.js';
-import type { ReplicaSetup, Losses } from './replica.js';
+import { learningRateAt, isVideoMode, type TrainOptions } from './options.js';
+import type { ReplicaSetup, Losses, Shard } from './replica.js';
 import { ProgressReporter } from '../util/progress.js';
 
 export interface LogEntry {
@@ -62,7 +65,7 @@ export interface TrainResult {
 
 export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig } {
   const g = resolveConfig({ type: 'srresnet', scale: o.scale, blocks: o.blocks, channels: o.channels });
-  if (o.mode === 'srresnet') return { g };
+  if (o.mode !== 'srgan') return { g };
   return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
 }
 
@@ -114,22 +117,23 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     ...(o.vggWeights ? { vggWeights: o.vggWeights } : {}),
     advWeight: o.advWeight,
     beta1: o.beta1,
+    ...(o.mode === 'tosr' ? { temporalWeight: o.temporalWeight } : {}),
   };
   const pool = await ReplicaPool.create(setup, { workers: o.workers, accumulate: o.accumulate, backend: run.backend });
-  let ds: PatchDataset | null = null;
+  let ds: PatchDataset | SequenceDataset | null = null;
   const say = (m: string) => {
     if (!run.quiet) process.stderr.write(`${m}\n`);
   };
   try {
     let step = 0;
     let trainSeconds = 0;
-    let dataState: PatchDatasetState | undefined;
+    let dataState: PatchDatasetState | SequenceDatasetState | undefined;
     if (ckptDir) {
       const c = loadCheckpoint(ckptDir);
       pool.local.loadState({ ...c, optStep: c.state.optStep }, ckptDir);
       step = c.state.step;
       trainSeconds = c.state.trainSeconds;
-      dataState = c.state.data as PatchDatasetState;
+      dataState = c.state.data as PatchDatasetState | SequenceDatasetState;
       say(`resuming ${o.out} from step ${step}`);
     } else {
       seededInit(pool.local.g.model, o.seed);
@@ -155,7 +159,21 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       appendFileSync(logPath, JSON.stringify(e) + '\n');
     };
 
-    ds = await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: o.seed, workers: o.dataWorkers, ...(dataState ? { state: dataState } : {}), onWarning: (m) => say(`warning: ${m}`) });
+    ds = isVideoMode(o.mode)
+      ? await SequenceDataset.open({
+          dir: o.data,
+          mode: o.mode,
+          scale: o.scale,
+          patch: o.patch,
+          batch: o.batch,
+          seed: o.seed,
+          workers: o.dataWorkers,
+          eps: o.motionEps,
+          videoFrames: o.videoFrames,
+          ...(dataState ? { state: dataState as SequenceDatasetState } : {}),
+          onWarning: (m) => say(`warning: ${m}`),
+        })
+      : await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: o.seed, workers: o.dataWorkers, ...(dataState ? { state: dataState as PatchDatasetState } : {}), onWarning: (m) => say(`warning: ${m}`) });
     const method = generatorMethod('model', pool.local.g.model);
     let lastVal: { psnr: number; ssim: number } | undefined;
     const validate = async () => {
@@ -206,7 +224,8 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       }
       const t0 = performance.now();
       const b = await ds.next();
-      const batch = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
+      const batch: Shard = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
+      if ('aux' in b) Object.assign(batch, { frames: b.frames, aux: b.aux, auxChannels: b.auxChannels });
       const rate = learningRateAt(o.lrSchedule, step);
       const losses = await pool.step('g', batch, rate);
       if (o.mode === 'srgan') Object.assign(losses, await pool.step('d', batch, rate));

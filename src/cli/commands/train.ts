@@ -1,4 +1,4 @@
-// `srgan train srresnet|srgan ...`: flags over an optional config file (JSON or YAML).
+// `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
 import type { Command } from 'commander';
 import { initBackend } from '../../engine/backend.js';
 import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
@@ -16,11 +16,12 @@ const FLAG_TO_OPTION: Record<string, string> = {
   lrSchedule: 'lrSchedule', beta1: 'beta1', workers: 'workers', accumulate: 'accumulate', seed: 'seed', blocks: 'blocks',
   channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
   init: 'init', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
+  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames',
 };
 
-function addCommon(cmd: Command): Command {
+function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Command {
   return cmd
-    .requiredOption('--data <folder>', 'folder of HR training images')
+    .requiredOption('--data <folder>', dataHelp)
     .requiredOption('--out <run folder>', 'where checkpoints, logs, curves and samples go')
     .option('--config <file>', 'JSON or YAML file with any of these options (flags override it)')
     .option('--val <folder>', 'HR images for validation (PSNR/SSIM with the evaluation protocol)')
@@ -79,8 +80,10 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
 }
 
 export function registerTrainCommand(program: Command): void {
-  const train = program.command('train').description('train SRResNet or SRGAN on a folder of images (resumable, data-parallel)');
-  addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE loss (Adam, beta1 0.9)')).action((flags: Flags) => runTrain('srresnet', flags, program));
+  const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
+  addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE loss (Adam, beta1 0.9)'))
+    .option('--init <weights>', 'generator weights to start from (fine-tuning; default: seeded random weights)')
+    .action((flags: Flags) => runTrain('srresnet', flags, program));
   addCommon(train.command('srgan').description('SRGAN: generator from --init, perceptual loss = content + adv-weight x -log D(G(x))'))
     .option('--init <weights>', 'SRResNet weights to start the generator from (the paper does)')
     .option('--content <loss>', 'content loss: mse, vgg22 or vgg54 (default mse)')
@@ -88,4 +91,16 @@ export function registerTrainCommand(program: Command): void {
     .option('--adv-weight <w>', 'weight of the adversarial loss (default 1e-3)')
     .option('--disc-channels <n>', 'discriminator base channels (default 64)')
     .action((flags: Flags) => runTrain('srgan', flags, program));
+  // The video modes of Zhang, Liu & Xiong (ICCV 2019). --data holds photos (sequences are
+  // synthesised from them with known flow) and/or videos (flow estimated on the HR frames).
+  const video = (cmd: Command) =>
+    addCommon(cmd, 'folder of HR photos (sequences are synthesised from them) and/or videos')
+      .option('--video-frames <n>', 'frames decoded from the start of each training video (default 32)')
+      .option('--init <weights>', 'generator weights to start from (e.g. a trained SRResNet)');
+  video(train.command('sosr').description('spatial-oriented video SR: pixel MSE weighted by the HR optical-flow magnitude, so moving regions dominate'))
+    .option('--motion-eps <e>', 'how much static pixels still count: w = (eps + |f|/m) / mean(eps + |f|/m), m = max(mean |f|, 1 px) (default 0.1)')
+    .action((flags: Flags) => runTrain('sosr', flags, program));
+  video(train.command('tosr').description('temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'))
+    .option('--temporal-weight <lambda>', 'weight of the two temporal terms (default 1)')
+    .action((flags: Flags) => runTrain('tosr', flags, program));
 }

@@ -1,0 +1,267 @@
+// `srgan upscale`: one image, a folder, a glob or a list of files, through a shipped model or a
+// weights file, tiled, on ONNX Runtime (default) or TF.js.
+//
+// Where outputs go (the extension follows --format, else the input's own format; GIF becomes PNG):
+//   one file, no -o       <dir>/<stem>_x<s>.<ext>, next to the input
+//   one file, -o FILE     FILE (format from its extension unless --format)
+//   -o DIR (existing, or ending in /, or several inputs)   DIR/<stem>.<ext>
+//   a folder, no -o       <folder>_x<s>/<stem>.<ext>, a sibling folder (so a second run does not
+//                         pick up the first run's outputs as inputs)
+//   files or globs, no -o next to each input, <stem>_x<s>.<ext>
+// Nothing is overwritten (inputs included) without --force. Each output is written atomically. A
+// file that fails is reported and skipped; the exit code is 1 unless every file succeeded.
+import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { SrError } from '../../util/errors.js';
+import { ProgressReporter } from '../../util/progress.js';
+import { expandGlob, hasGlobChars } from '../../util/glob.js';
+import { IMAGE_EXTENSIONS, listImages, loadImage, saveImage, formatFromPath, type ImageFormat } from '../../io/image.js';
+import { loadModelSource, DEFAULT_MODEL, type ModelSpec } from '../../inference/model_source.js';
+import { checkEngineName, DEFAULT_ENGINE } from '../../inference/engine.js';
+import { Upscaler } from '../../inference/upscale.js';
+import { initBackend, type BackendRequest } from '../../engine/backend.js';
+import { checkTiling, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP } from '../../inference/tiling.js';
+
+interface UpscaleFlags {
+  output?: string;
+  model?: string;
+  scale?: string;
+  alpha?: string;
+  blend?: string;
+  format?: string;
+  quality?: string;
+  tile: string;
+  overlap: string;
+  engine: string;
+  threads?: string;
+  force?: boolean;
+  progress: boolean;
+}
+
+export interface UpscaleIo {
+  out: { write(s: string): unknown };
+  err: { write(s: string): unknown };
+  /** Receives 1 when some file failed (the CLI sets process.exitCode). */
+  setExitCode(code: number): void;
+}
+
+const OUTPUT_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'tiff'];
+const EXT: Record<ImageFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
+
+interface Job {
+  input: string;
+  output: string;
+  format: ImageFormat;
+}
+
+interface Inputs {
+  files: string[];
+  /** Inputs that named nothing (missing file, glob without matches): reported as failures. */
+  missing: Array<{ input: string; why: string }>;
+  /** The one argument was a folder. */
+  folder: string | null;
+}
+
+async function collectInputs(args: string[]): Promise<Inputs> {
+  const files: string[] = [];
+  const missing: Inputs['missing'] = [];
+  let folder: string | null = null;
+  for (const a of args) {
+    const st = existsSync(a) ? statSync(a) : null;
+    if (st?.isDirectory()) {
+      try {
+        files.push(...(await listImages(a)));
+      } catch (err) {
+        missing.push({ input: a, why: reason(err) });
+      }
+      if (args.length === 1) folder = a;
+    } else if (st) {
+      files.push(a);
+    } else if (hasGlobChars(a)) {
+      const hits = (await expandGlob(a)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()));
+      if (hits.length === 0) missing.push({ input: a, why: 'no image files match this pattern' });
+      files.push(...hits);
+    } else {
+      missing.push({ input: a, why: 'no such file or folder' });
+    }
+  }
+  return { files: [...new Set(files)], missing, folder };
+}
+
+function inputFormat(path: string): ImageFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  if (ext === '.webp') return 'webp';
+  if (ext === '.tif' || ext === '.tiff') return 'tiff';
+  return 'png';
+}
+
+function stem(path: string): string {
+  return basename(path, extname(path));
+}
+
+function planJobs(inputs: Inputs, output: string | undefined, scale: number, format: ImageFormat | undefined): Job[] {
+  const fmt = (input: string) => format ?? inputFormat(input);
+  const { files } = inputs;
+  const single = files.length === 1 && inputs.folder === null && inputs.missing.length === 0;
+  if (output !== undefined) {
+    const isDir = output.endsWith('/') || output.endsWith(sep) || (existsSync(output) && statSync(output).isDirectory());
+    if (single && !isDir) {
+      const f = format ?? formatFromPath(output);
+      return [{ input: files[0]!, output, format: f }];
+    }
+    return files.map((input) => ({ input, output: join(output, stem(input) + EXT[fmt(input)]), format: fmt(input) }));
+  }
+  if (inputs.folder !== null) {
+    const dir = resolve(inputs.folder) + `_x${scale}`;
+    return files.map((input) => ({ input, output: join(dir, stem(input) + EXT[fmt(input)]), format: fmt(input) }));
+  }
+  return files.map((input) => ({ input, output: join(dirname(input), `${stem(input)}_x${scale}${EXT[fmt(input)]}`), format: fmt(input) }));
+}
+
+function parseIntFlag(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SrError(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
+  return n;
+}
+
+export function modelSpecFromFlags(flags: { model?: string; scale?: string; alpha?: string; blend?: string }): ModelSpec {
+  const spec: { -readonly [K in keyof ModelSpec]: ModelSpec[K] } = {};
+  if (flags.scale !== undefined) spec.scale = parseIntFlag('scale', flags.scale, 2, 8);
+  if (flags.alpha !== undefined) {
+    const a = Number(flags.alpha);
+    if (flags.alpha.trim() === '' || !Number.isFinite(a) || a < 0 || a > 1) throw new SrError(`--alpha must be a number from 0 to 1, got '${flags.alpha}'`);
+    if (flags.model !== undefined) throw new SrError('--alpha blends the models given by --blend (default srresnet,srgan); it cannot be combined with --model');
+    spec.alpha = a;
+    if (flags.blend !== undefined) {
+      const parts = flags.blend.split(',').map((s) => s.trim());
+      if (parts.length !== 2 || parts.some((p) => p === '')) throw new SrError(`--blend takes two models separated by a comma (e.g. srresnet,srgan), got '${flags.blend}'`);
+      spec.blend = [parts[0]!, parts[1]!];
+    }
+  } else {
+    if (flags.blend !== undefined) throw new SrError('--blend needs --alpha (0 = first model, 1 = second)');
+    spec.model = flags.model ?? DEFAULT_MODEL;
+  }
+  return spec;
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: process.stdout, err: process.stderr, setExitCode: (c) => void (process.exitCode = c) }): void {
+  program
+    .command('upscale')
+    .description(`super-resolve images with a shipped model (srgan by default) or a weights file; outputs are <name>_x4.<ext> next to a single input, <folder>_x4/ for a folder, or under -o`)
+    .argument('<inputs...>', 'image files, folders or globs')
+    .option('-o, --output <path>', 'output file (one input) or folder')
+    .option('--model <name|path>', `srresnet, srgan, or a .safetensors / .onnx file (default ${DEFAULT_MODEL})`)
+    .option('--scale <n>', 'upscaling factor of the shipped model (default 4)')
+    .option('--alpha <a>', 'network interpolation: 0 = first --blend model (srresnet), 1 = second (srgan)')
+    .option('--blend <a,b>', 'the two models --alpha blends (names or weights files)', undefined)
+    .option('--format <fmt>', 'output format: png, jpeg, webp, tiff (default: the input\'s)')
+    .option('--quality <q>', 'JPEG/WebP quality 1..100', '95')
+    .option('--tile <px>', 'tile size in LR pixels', String(DEFAULT_TILE))
+    .option('--overlap <px>', 'overlap between tiles in LR pixels', String(DEFAULT_OVERLAP))
+    .option('--engine <name>', 'onnx (ONNX Runtime) or tfjs (TF.js WASM)', DEFAULT_ENGINE)
+    .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all)')
+    .option('--force', 'overwrite existing outputs (and inputs, if an output path names one)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (args: string[], flags: UpscaleFlags) => {
+      const t0 = performance.now();
+      const tileSize = parseIntFlag('tile', flags.tile, 16, 4096);
+      const overlap = parseIntFlag('overlap', flags.overlap, 0, 1024);
+      checkTiling(tileSize, overlap);
+      const engine = checkEngineName(flags.engine);
+      const threads = flags.threads === undefined ? undefined : parseIntFlag('threads', flags.threads, 1, 256);
+      const quality = parseIntFlag('quality', flags.quality ?? '95', 1, 100);
+      let format: ImageFormat | undefined;
+      if (flags.format !== undefined) {
+        const f = (flags.format.toLowerCase() === 'jpg' ? 'jpeg' : flags.format.toLowerCase()) as ImageFormat;
+        if (!OUTPUT_FORMATS.includes(f)) throw new SrError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${flags.format}'`);
+        format = f;
+      }
+      const spec = modelSpecFromFlags(flags);
+
+      const inputs = await collectInputs(args);
+      const failures: Array<{ input: string; why: string }> = [...inputs.missing];
+      if (inputs.files.length === 0) {
+        if (failures.length === 1) throw new SrError(failures[0]!.why.includes(failures[0]!.input) ? failures[0]!.why : `${failures[0]!.input}: ${failures[0]!.why}`);
+        for (const f of failures) io.err.write(`error: ${f.input}: ${f.why}\n`);
+        throw new SrError(`nothing to upscale (${args.join(', ')})`);
+      }
+      // Weights first: the output names carry the scale, and a bad model should fail before any work.
+      const src = await loadModelSource(spec);
+      const jobs = planJobs(inputs, flags.output, src.scale, format);
+
+      // Refuse clobbering before any model work: existing outputs, inputs, and two inputs sharing an output.
+      const inputSet = new Set(inputs.files.map((f) => resolve(f)));
+      const claimed = new Map<string, string>();
+      const todo: Job[] = [];
+      for (const j of jobs) {
+        const out = resolve(j.output);
+        let why: string | null = null;
+        if (claimed.has(out)) why = `its output ${j.output} is also the output of ${claimed.get(out)}`;
+        else if (!flags.force && inputSet.has(out)) why = `the output ${j.output} is an input; refusing to overwrite it (use --force)`;
+        else if (!flags.force && existsSync(out)) why = `${j.output} exists; refusing to overwrite it (use --force)`;
+        claimed.set(out, j.input);
+        if (why) failures.push({ input: j.input, why });
+        else todo.push(j);
+      }
+      for (const f of failures) io.err.write(`error: ${f.input}: ${f.why}\n`);
+
+      let done = 0;
+      let outPixels = 0;
+      if (todo.length > 0) {
+        // TF.js runs the tfjs engine and builds the graph the ONNX export reads: honour --backend.
+        await initBackend({ backend: program.opts()['backend'] as BackendRequest | undefined, quiet: true });
+        const up = await Upscaler.fromSource(src, { engine, threads, tileSize, overlap });
+        const late: string[] = [];
+        const fileBar = todo.length > 1 && flags.progress ? new ProgressReporter({ total: todo.length, label: 'upscale', unit: 'files' }) : null;
+        try {
+          for (const [i, j] of todo.entries()) {
+            try {
+              const img = await loadImage(j.input);
+              const tiles = planTiles(img.width, img.height, tileSize, overlap).length;
+              const tileBar = !fileBar && flags.progress && tiles > 1 ? new ProgressReporter({ total: tiles, label: basename(j.input), unit: 'tiles' }) : null;
+              let out;
+              try {
+                out = await up.upscaleImage(img, { onProgress: tileBar ? (p) => tileBar.update(p.done) : undefined });
+              } finally {
+                tileBar?.stop();
+              }
+              if (out.alpha && j.format === 'jpeg') io.err.write(`warning: ${j.input}: JPEG has no alpha channel; transparency is dropped in ${j.output}\n`);
+              await mkdir(dirname(resolve(j.output)), { recursive: true });
+              await saveImage(out, j.output, { format: j.format, quality });
+              done++;
+              outPixels += out.width * out.height;
+              if (!fileBar && todo.length === 1) io.err.write(`${j.input} (${img.width}x${img.height}) -> ${j.output} (${out.width}x${out.height})\n`);
+            } catch (err) {
+              // Messages from the image reader already start with the file name.
+              const why = reason(err).replace(`${j.input}: `, '');
+              failures.push({ input: j.input, why });
+              // A line written under a live bar would be torn; with a bar, errors wait for its end.
+              if (fileBar) late.push(`error: ${j.input}: ${why}\n`);
+              else io.err.write(`error: ${j.input}: ${why}\n`);
+            }
+            fileBar?.update(i + 1);
+          }
+        } finally {
+          fileBar?.stop();
+          for (const line of late) io.err.write(line);
+          await up.dispose();
+        }
+      }
+      const secs = (performance.now() - t0) / 1000;
+      const modelName = spec.alpha !== undefined ? `${(spec.blend ?? ['srresnet', 'srgan']).map((m) => basename(m)).join('+')} at alpha ${spec.alpha}` : basename(spec.model!);
+      const total = done + failures.length;
+      io.out.write(
+        `upscaled ${done} of ${total} file${total === 1 ? '' : 's'} x${src.scale} with ${modelName} on ${engine}: ${(outPixels / 1e6).toFixed(2)} MP out in ${secs.toFixed(1)} s` +
+          (failures.length ? `, ${failures.length} failed` : '') +
+          '\n',
+      );
+      if (failures.length > 0) io.setExitCode(1);
+    });
+}

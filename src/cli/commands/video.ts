@@ -1,0 +1,111 @@
+// `srgan video <in> -o <out>`: upscale every frame of a video, keeping its frame rate, frame count
+// and audio. See src/video/upscale_video.ts for how the frames stream.
+import type { Command } from 'commander';
+import { initBackend } from '../../engine/backend.js';
+import { SrError } from '../../util/errors.js';
+import { ProgressReporter } from '../../util/progress.js';
+import { checkEngineName } from '../../inference/engine.js';
+import { DEFAULT_MODEL } from '../../inference/model_source.js';
+import { createFrameUpscaler } from '../../video/frame_upscaler.js';
+import { upscaleVideo } from '../../video/upscale_video.js';
+
+interface VideoFlags {
+  output?: string;
+  model?: string;
+  scale?: string;
+  engine?: string;
+  threads?: string;
+  tile?: string;
+  codec?: string;
+  crf?: string;
+  preset?: string;
+  ffmpeg?: string;
+  queue?: string;
+  force?: boolean;
+  progress?: boolean;
+}
+
+function intFlag(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= min)) throw new SrError(`--${name} must be a whole number >= ${min}, got '${v}'`);
+  return n;
+}
+
+export function registerVideoCommand(program: Command): void {
+  program
+    .command('video')
+    .description('upscale a video frame by frame (ffmpeg decodes and encodes; audio is copied, frame rate and count kept)')
+    .argument('<input>', 'video file (anything ffmpeg reads)')
+    .option('-o, --output <file>', 'output video: .mp4, .mkv, .mov, .webm or .avi')
+    .option('--model <name|path>', `srresnet, srgan, a .safetensors / .onnx file, or bicubic / bilinear / nearest (default ${DEFAULT_MODEL})`)
+    .option('--scale <n>', 'upscaling factor (default 4; a model file has its own)')
+    .option('--engine <name>', 'onnx (ONNX Runtime) or tfjs (TF.js WASM)')
+    .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all)')
+    .option('--tile <px>', 'tile size in LR pixels for large frames')
+    .option('--codec <name>', 'ffmpeg video encoder (default libx264; libvpx-vp9 for .webm, mpeg4 for .avi)')
+    .option('--crf <n>', 'constant rate factor for libx264 / libvpx-vp9 (default 18 / 30; lower is better)')
+    .option('--preset <name>', 'libx264 preset (default medium)')
+    .option('--ffmpeg <path>', 'ffmpeg binary (default: $SRGAN_FFMPEG, then ffmpeg on PATH; ffprobe is taken from beside it)')
+    .option('--queue <n>', 'decoded frames buffered ahead of the upscaler (default 4)')
+    .option('--force', 'replace the output file if it exists')
+    .option('--no-progress', 'no progress bar')
+    .action(async (input: string, flags: VideoFlags) => {
+      if (!flags.output) throw new SrError('say where the upscaled video goes: -o <file.mp4>');
+      const scale = intFlag(flags.scale, 'scale', 2);
+      const model = flags.model ?? DEFAULT_MODEL;
+      if (!['bicubic', 'bilinear', 'nearest'].includes(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
+      const upscaler = await createFrameUpscaler({
+        model,
+        ...(scale !== undefined ? { scale } : {}),
+        ...(flags.engine ? { engine: checkEngineName(flags.engine) } : {}),
+        ...(flags.threads ? { threads: intFlag(flags.threads, 'threads', 1)! } : {}),
+        ...(flags.tile ? { tileSize: intFlag(flags.tile, 'tile', 16)! } : {}),
+      });
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts += 1;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\ninterrupt: stopping and removing the unfinished output (Ctrl-C again to quit at once)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      let progress: ProgressReporter | null = null;
+      try {
+        const r = await upscaleVideo({
+          input,
+          output: flags.output,
+          upscaler,
+          ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
+          ...(flags.codec ? { codec: flags.codec } : {}),
+          ...(flags.crf !== undefined ? { crf: intFlag(flags.crf, 'crf', 0)! } : {}),
+          ...(flags.preset ? { preset: flags.preset } : {}),
+          ...(flags.queue ? { queue: intFlag(flags.queue, 'queue', 1)! } : {}),
+          overwrite: flags.force === true,
+          signal: controller.signal,
+          onStart: (info, tools) => {
+            const audio = info.audio.length ? `audio ${info.audio.map((a) => a.codec).join(', ')} (copied)` : 'no audio';
+            process.stderr.write(
+              `${input}: ${info.codec} ${info.width}x${info.height} at ${info.fpsText} fps, ${info.frames ?? '?'}${info.framesExact ? '' : ' (estimated)'} frames, ${audio}; ` +
+                `x${upscaler.scale} with ${upscaler.name}; ffmpeg ${tools.version}\n`,
+            );
+            progress = new ProgressReporter({ total: info.frames ?? 0, label: 'video', unit: 'frames', enabled: flags.progress !== false });
+          },
+          onFrame: (done) => progress?.update(done),
+        });
+        (progress as ProgressReporter | null)?.stop();
+        process.stdout.write(
+          `wrote ${flags.output}: ${r.frames} frames, ${r.outWidth}x${r.outHeight} at ${r.info.fpsText} fps` +
+            `${r.info.audio.length ? ', audio copied' : ''} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(2)} frames/s)\n`,
+        );
+      } catch (err) {
+        (progress as ProgressReporter | null)?.stop();
+        if (controller.signal.aborted) process.exitCode = 130;
+        throw err;
+      } finally {
+        process.off('SIGINT', onSigint);
+        await upscaler.dispose();
+      }
+    });
+}

@@ -1,0 +1,163 @@
+// Worker side of SequenceDataset: keeps the sources it owns decoded (photos as 8-bit RGB; videos
+// as their first frames, with the protocol LR of each and, once needed, the HR flows of each
+// neighbouring pair) and cuts samples on request. All randomness comes from the per-sample seed
+// sent by the main thread, so results do not depend on which worker made what.
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadImage8, type Image8 } from '../io/image.js';
+import { imresize8 } from '../data/resize.js';
+import { Rng } from '../util/random.js';
+import { opticalFlow, flowMagnitude, validFlowMask } from './flow.js';
+import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';
+import { cutSample, synthSample, motionWeights, AUX_CHANNELS, FRAMES_PER_SAMPLE, type FramePair, type VideoMode } from './samples.js';
+import type { SynthOptions } from './synth.js';
+
+export interface SourceSpec {
+  path: string;
+  kind: 'image' | 'video';
+}
+
+export interface SequenceWorkerInit {
+  /** global source index -> source, for the sources this worker owns */
+  sources: Record<number, SourceSpec>;
+  mode: VideoMode;
+  scale: number;
+  patch: number;
+  eps: number;
+  videoFrames: number;
+  maxPixels: number;
+  synth: SynthOptions;
+  ffmpeg?: string;
+}
+
+export interface SequenceSampleSpec {
+  slot: number;
+  source: number;
+  seed: number;
+}
+
+export type ToSequenceWorker = { type: 'batch'; id: number; samples: SequenceSampleSpec[] };
+export type FromSequenceWorker =
+  | { type: 'batch'; id: number; slots: number[]; lr: ArrayBuffer; hr: ArrayBuffer; aux: ArrayBuffer }
+  | { type: 'error'; id: number; message: string };
+
+const init = workerData as SequenceWorkerInit;
+
+function toRgb(img: Image8): Image8 {
+  if (img.channels === 3) return { width: img.width, height: img.height, channels: 3, data: img.data };
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = img.data[p]!;
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+function modcrop(img: Image8, s: number): Image8 {
+  const w = img.width - (img.width % s);
+  const h = img.height - (img.height % s);
+  if (w === img.width && h === img.height) return img;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(y * img.width * 3, (y * img.width + w) * 3), y * w * 3);
+  return { width: w, height: h, channels: 3, data: out };
+}
+
+interface VideoEntry {
+  hr: Image8[];
+  lr: Image8[];
+  pairs: Map<number, Promise<{ pair: FramePair; weights: Float32Array; valid: Uint8Array }>>;
+}
+
+const photos = new Map<number, Promise<Image8>>();
+const videos = new Map<number, Promise<VideoEntry>>();
+
+function photo(i: number): Promise<Image8> {
+  let p = photos.get(i);
+  if (!p) {
+    p = loadImage8(init.sources[i]!.path, { maxPixels: init.maxPixels }).then(toRgb);
+    photos.set(i, p);
+    p.catch(() => photos.delete(i));
+  }
+  return p;
+}
+
+async function decodeVideo(path: string): Promise<VideoEntry> {
+  const tools = await findFfmpeg(init.ffmpeg);
+  const info = await probeVideo(tools, path);
+  const hr: Image8[] = [];
+  for await (const rgb of decodeFrames(tools, info, { maxFrames: init.videoFrames })) {
+    hr.push(modcrop({ width: info.width, height: info.height, channels: 3, data: rgb }, init.scale));
+  }
+  if (hr.length < 2) throw new Error(`${path}: a training video needs at least 2 frames, it has ${hr.length}`);
+  return { hr, lr: hr.map((f) => imresize8(f, { scale: 1 / init.scale }, 'bicubic')), pairs: new Map() };
+}
+
+function video(i: number): Promise<VideoEntry> {
+  let p = videos.get(i);
+  if (!p) {
+    p = decodeVideo(init.sources[i]!.path);
+    videos.set(i, p);
+    p.catch(() => videos.delete(i));
+  }
+  return p;
+}
+
+/** Frames t-1 and t of a video with their flows, computed on the whole HR frames once. */
+function pairOf(v: VideoEntry, t: number): Promise<{ pair: FramePair; weights: Float32Array; valid: Uint8Array }> {
+  let p = v.pairs.get(t);
+  if (!p) {
+    p = (async () => {
+      const [a, b] = [v.hr[t - 1]!, v.hr[t]!];
+      const forward = await opticalFlow(a, b);
+      const backward = await opticalFlow(b, a);
+      return {
+        pair: { hr: [a, b], lr: [v.lr[t - 1]!, v.lr[t]!], forward, backward },
+        weights: motionWeights(flowMagnitude(backward), init.eps),
+        valid: validFlowMask(forward, backward),
+      };
+    })();
+    v.pairs.set(t, p);
+    p.catch(() => v.pairs.delete(t));
+  }
+  return p;
+}
+
+async function makeSample(spec: SequenceSampleSpec): Promise<ReturnType<typeof synthSample>> {
+  const rng = new Rng(spec.seed);
+  const rand = () => rng.next();
+  const src = init.sources[spec.source]!;
+  if (src.kind === 'image') return synthSample(init.mode, await photo(spec.source), init.scale, init.patch, rand, { ...init.synth, eps: init.eps });
+  const v = await video(spec.source);
+  const t = 1 + Math.floor(rand() * (v.hr.length - 1));
+  const { pair, weights, valid } = await pairOf(v, t);
+  const s = init.scale;
+  const x0 = s * Math.floor(rand() * ((pair.hr[1].width - init.patch) / s + 1));
+  const y0 = s * Math.floor(rand() * ((pair.hr[1].height - init.patch) / s + 1));
+  return cutSample(init.mode, pair, s, init.patch, x0, y0, { eps: init.eps, frameWeights: weights, frameValid: valid });
+}
+
+async function makeBatch(id: number, samples: SequenceSampleSpec[]): Promise<void> {
+  try {
+    const l = init.patch / init.scale;
+    const f = FRAMES_PER_SAMPLE[init.mode];
+    const lrN = f * l * l * 3;
+    const hrN = f * init.patch * init.patch * 3;
+    const auxN = init.patch * init.patch * AUX_CHANNELS[init.mode];
+    const lr = new Float32Array(samples.length * lrN);
+    const hr = new Float32Array(samples.length * hrN);
+    const aux = new Float32Array(samples.length * auxN);
+    for (let i = 0; i < samples.length; i++) {
+      const s = await makeSample(samples[i]!);
+      lr.set(s.lr, i * lrN);
+      hr.set(s.hr, i * hrN);
+      aux.set(s.aux, i * auxN);
+    }
+    const msg: FromSequenceWorker = { type: 'batch', id, slots: samples.map((s) => s.slot), lr: lr.buffer, hr: hr.buffer, aux: aux.buffer };
+    parentPort!.postMessage(msg, [lr.buffer, hr.buffer, aux.buffer]);
+  } catch (err) {
+    parentPort!.postMessage({ type: 'error', id, message: err instanceof Error ? err.message : String(err) } satisfies FromSequenceWorker);
+  }
+}
+
+// One batch at a time, in the order asked.
+let chain: Promise<void> = Promise.resolve();
+parentPort!.on('message', (m: ToSequenceWorker) => {
+  if (m.type === 'batch') chain = chain.then(() => makeBatch(m.id, m.samples));
+});

@@ -1,0 +1,143 @@
+// `srgan video`: decode -> upscale every frame -> encode, as a stream.
+//
+//   ffmpeg (decoder) --RGB24 pipe--> bounded queue --> frame upscaler --> ffmpeg (encoder) --> temp file
+//
+// Memory does not depend on the video's length: the queue holds at most `queue` decoded frames,
+// the decoder is paused by pipe back-pressure while the queue is full, and the encoder's stdin
+// applies the same back-pressure on the way out. Audio streams are copied from the input file by
+// the encoder without re-encoding; the frame rate is the input's, and every decoded frame is
+// written once, so the frame count is kept too. The result goes to a temporary name in the
+// output's folder and is renamed into place only when ffmpeg has finished it: a failure or an
+// interrupt leaves no partial output.
+import { rename, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SrError } from '../util/errors.js';
+import type { Image } from '../io/image.js';
+import { findFfmpeg, probeVideo, decodeFrames, FrameEncoder, outputContainer, checkAudioFits, type VideoInfo, type FfmpegTools } from './ffmpeg.js';
+import { BoundedQueue } from './queue.js';
+import type { FrameUpscaler } from './frame_upscaler.js';
+
+export interface UpscaleVideoOptions {
+  input: string;
+  output: string;
+  upscaler: FrameUpscaler;
+  /** ffmpeg binary (default: $SRGAN_FFMPEG, then PATH) */
+  ffmpeg?: string;
+  codec?: string;
+  crf?: number;
+  preset?: string;
+  /** decoded frames waiting for the upscaler, at most (default 4) */
+  queue?: number;
+  /** replace an existing output file */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+  /** after the probe, before the first frame */
+  onStart?: (info: VideoInfo, tools: FfmpegTools) => void;
+  onFrame?: (done: number, total: number | undefined) => void;
+}
+
+export interface UpscaleVideoResult {
+  info: VideoInfo;
+  frames: number;
+  seconds: number;
+  outWidth: number;
+  outHeight: number;
+  /** most decoded frames held at once */
+  maxQueued: number;
+}
+
+export function rgb24ToImage(rgb: Uint8Array, width: number, height: number): Image {
+  const data = new Float32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) data[i] = rgb[i]! / 255;
+  return { width, height, channels: 3, data };
+}
+
+export function imageToRgb24(img: Image): Uint8Array {
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  const d = img.data;
+  const put = (i: number, v: number) => {
+    const q = Math.floor(v * 255 + 0.5);
+    out[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+  };
+  if (img.channels === 3) for (let i = 0; i < n * 3; i++) put(i, d[i]!);
+  else for (let p = 0; p < n; p++) put(3 * p, d[p]!), (out[3 * p + 1] = out[3 * p]!), (out[3 * p + 2] = out[3 * p]!);
+  return out;
+}
+
+function tempNameFor(target: string): string {
+  // Keeps the extension: some ffmpeg muxers check it.
+  return join(dirname(target), `.tmp-${basename(target, extname(target))}-${process.pid}-${randomBytes(4).toString('hex')}${extname(target)}`);
+}
+
+export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideoResult> {
+  const t0 = performance.now();
+  const output = resolve(o.output);
+  outputContainer(output);
+  if (resolve(o.input) === output) throw new SrError(`the output ${o.output} is the input; choose another name`);
+  if (existsSync(output) && !o.overwrite) throw new SrError(`${o.output} exists; add --force to replace it`);
+  if (!existsSync(dirname(output)) || !statSync(dirname(output)).isDirectory()) throw new SrError(`${o.output}: the folder ${dirname(output)} does not exist`);
+  const tools = await findFfmpeg(o.ffmpeg);
+  const info = await probeVideo(tools, o.input);
+  checkAudioFits(output, info.audio.map((a) => a.codec));
+  const s = o.upscaler.scale;
+  const outWidth = info.width * s;
+  const outHeight = info.height * s;
+  o.onStart?.(info, tools);
+
+  const queue = new BoundedQueue<Uint8Array>(o.queue ?? 4);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const tmp = tempNameFor(output);
+  const encoder = new FrameEncoder(tools, tmp, output, {
+    width: outWidth,
+    height: outHeight,
+    fpsText: info.fpsText,
+    ...(info.audio.length ? { audioFrom: info.path } : {}),
+    ...(o.codec ? { codec: o.codec } : {}),
+    ...(o.crf !== undefined ? { crf: o.crf } : {}),
+    ...(o.preset ? { preset: o.preset } : {}),
+  });
+  let frames = 0;
+  try {
+    const producer = (async () => {
+      try {
+        for await (const frame of decodeFrames(tools, info, { signal: stop.signal })) await queue.push(frame);
+        queue.close();
+      } catch (err) {
+        queue.fail(err as Error);
+      }
+    })();
+    try {
+      for (;;) {
+        if (o.signal?.aborted) throw new SrError('interrupted; no output written');
+        const rgb = await queue.shift();
+        if (!rgb) break;
+        const up = await o.upscaler.upscale(rgb24ToImage(rgb, info.width, info.height), stop.signal);
+        if (up.width !== outWidth || up.height !== outHeight) throw new Error(`upscaler returned ${up.width}x${up.height}, expected ${outWidth}x${outHeight}`);
+        await encoder.write(imageToRgb24(up));
+        frames += 1;
+        o.onFrame?.(frames, info.frames);
+      }
+    } catch (err) {
+      stop.abort();
+      queue.fail(err as Error);
+      throw err;
+    } finally {
+      await producer;
+    }
+    await encoder.finish();
+    await rename(tmp, output);
+  } catch (err) {
+    await encoder.abort();
+    await rm(tmp, { force: true });
+    if (o.signal?.aborted) throw new SrError('interrupted; no output written');
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  return { info, frames, seconds: (performance.now() - t0) / 1000, outWidth, outHeight, maxQueued: queue.highWater };
+}

@@ -1,0 +1,150 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { initBackend } from '../../src/engine/backend.js';
+import { registerUpscaleCommand } from '../../src/cli/commands/upscale.js';
+import { registerEvalCommand } from '../../src/cli/commands/eval.js';
+import { registerModelMethods } from '../../src/inference/eval_methods.js';
+import { loadImage } from '../../src/io/image.js';
+import { writeTextureImage } from '../helpers/images.js';
+import { writeTestModel } from '../helpers/sr_models.js';
+
+let dir: string;
+let weights: string;
+before(async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  dir = mkdtempSync(join(tmpdir(), 'srgan-upcli-'));
+  weights = await writeTestModel(join(dir, 'g.safetensors'), { blocks: 1, channels: 8, seed: 4 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  let code = 0;
+  const program = new Command().exitOverride();
+  registerUpscaleCommand(program, { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) }, setExitCode: (c) => (code = c) });
+  try {
+    await program.parseAsync(['node', 'srgan', 'upscale', ...args, '--model', weights, '--no-progress']);
+  } catch (e) {
+    return { out, err: err + `thrown: ${(e as Error).message}\n`, code: 1 };
+  }
+  return { out, err, code };
+}
+
+/** Temp files a failed or interrupted atomic write would leave behind. */
+function temps(folder: string): string[] {
+  return readdirSync(folder, { recursive: true }).map(String).filter((f) => /(^|\/)\.tmp-/.test(f));
+}
+
+test('one file: <name>_x4.<ext> next to it, then no overwrite without --force', async () => {
+  const sub = join(dir, 'single');
+  mkdirSync(sub);
+  const input = join(sub, 'photo.jpg');
+  await sharp(Buffer.alloc(30 * 22 * 3, 90), { raw: { width: 30, height: 22, channels: 3 } }).jpeg().toFile(input);
+  const r = await run([input, '--tile', '16', '--overlap', '4']);
+  assert.equal(r.code, 0, r.err);
+  const output = join(sub, 'photo_x4.jpg');
+  assert.deepEqual((await sharp(output).metadata()).format, 'jpeg');
+  const img = await loadImage(output);
+  assert.deepEqual([img.width, img.height], [120, 88]);
+  assert.match(r.out, /upscaled 1 of 1 file x4 .* 0\.01 MP out in \d+\.\d s/);
+
+  const before = readFileSync(output);
+  const again = await run([input]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /photo_x4\.jpg exists; refusing to overwrite it \(use --force\)/);
+  assert.deepEqual(readFileSync(output), before);
+  const forced = await run([input, '--force', '--format', 'png', '-o', output]);
+  assert.equal(forced.code, 0, forced.err);
+  assert.equal((await sharp(output).metadata()).format, 'png');
+  // an output path naming the input is refused too
+  const self = await run([input, '-o', input]);
+  assert.equal(self.code, 1);
+  assert.match(self.err, /is an input; refusing to overwrite it/);
+  assert.deepEqual(temps(sub), []);
+});
+
+test('a folder with a corrupt file: the others are done, the bad one reported, exit code 1', async () => {
+  const folder = join(dir, 'photos');
+  mkdirSync(folder);
+  await writeTextureImage(join(folder, 'a.png'), 24, 20, 1);
+  await writeTextureImage(join(folder, 'b.png'), 20, 24, 2);
+  const png = readFileSync(join(folder, 'a.png'));
+  writeFileSync(join(folder, 'broken.png'), png.subarray(0, Math.floor(png.length / 2)));
+  writeFileSync(join(folder, 'notes.txt'), 'not an image');
+  // a grey image with transparency comes back grey with transparency
+  const ga = Buffer.alloc(16 * 16 * 2);
+  for (let i = 0; i < 256; i++) ga.set([i, i < 128 ? 0 : 255], 2 * i);
+  await sharp(ga, { raw: { width: 16, height: 16, channels: 2 } }).toColourspace('b-w').png().toFile(join(folder, 'c.png'));
+
+  const r = await run([folder]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /error: .*broken\.png: corrupt or truncated/);
+  assert.doesNotMatch(r.err, /notes\.txt/);
+  assert.match(r.out, /upscaled 3 of 4 files .*, 1 failed/);
+  const outDir = `${folder}_x4`;
+  assert.deepEqual(readdirSync(outDir).sort(), ['a.png', 'b.png', 'c.png']);
+  const c = await loadImage(join(outDir, 'c.png'));
+  assert.equal(c.channels, 1);
+  assert.ok(c.alpha && c.alpha[0] === 0 && c.alpha[64 * 64 - 1] === 1);
+  assert.deepEqual(temps(folder), []);
+  assert.deepEqual(temps(outDir), []);
+});
+
+test('globs and lists of files, into -o folder; missing and non-image inputs are reported', async () => {
+  const src = join(dir, 'globbed');
+  mkdirSync(src);
+  await writeTextureImage(join(src, 'x1.png'), 16, 16, 3);
+  await writeTextureImage(join(src, 'x2.png'), 16, 16, 4);
+  writeFileSync(join(src, 'fake.png'), 'hello');
+  const out = join(dir, 'globbed-out');
+  const r = await run([join(src, 'x*.png'), join(src, 'fake.png'), join(src, 'missing.png'), '-o', out, '--format', 'webp', '--engine', 'tfjs']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /missing\.png: no such file or folder/);
+  assert.match(r.err, /fake\.png: not an image in a supported format/);
+  assert.deepEqual(readdirSync(out).sort(), ['x1.webp', 'x2.webp']);
+  assert.ok(!existsSync(join(out, 'fake.webp')));
+
+  const none = await run([join(src, '*.gif')]);
+  assert.equal(none.code, 1);
+  assert.match(none.err, /no image files match this pattern/);
+});
+
+test('bad options and a missing shipped model fail with clear messages', async () => {
+  const input = join(dir, 'opt.png');
+  await writeTextureImage(input, 16, 16, 5);
+  const program = () => {
+    const p = new Command().exitOverride();
+    registerUpscaleCommand(p, { out: { write: () => true }, err: { write: () => true }, setExitCode: () => undefined });
+    return p;
+  };
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--model', 'srgan', '--scale', '8']), /shipped model 'srgan' x8 is not installed/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--model', 'esrgan']), /unknown model 'esrgan': use srresnet or srgan/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--alpha', '2']), /--alpha must be a number from 0 to 1/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--alpha', '0.5', '--model', weights]), /cannot be combined with --model/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--model', weights, '--tile', '32', '--overlap', '16']), /at least 3x the overlap/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--model', weights, '--engine', 'webgpu']), /unknown engine 'webgpu'/);
+  await assert.rejects(program().parseAsync(['node', 'srgan', 'upscale', input, '--model', weights, '--format', 'bmp']), /--format must be one of png, jpeg, webp, tiff/);
+});
+
+test('srgan eval --methods takes a weights file', async () => {
+  const data = join(dir, 'evalset');
+  mkdirSync(data);
+  await writeTextureImage(join(data, 'e.png'), 32, 24, 6);
+  copyFileSync(weights, join(dir, 'tiny.safetensors'));
+  const unregister = registerModelMethods({ engine: 'onnx' });
+  try {
+    let out = '';
+    const program = new Command().exitOverride();
+    registerEvalCommand(program, { out: { write: (s: string) => (out += s) }, err: { write: () => true } });
+    await program.parseAsync(['node', 'srgan', 'eval', '--data', data, '--methods', `bicubic,${join(dir, 'tiny.safetensors')}`, '--out', join(dir, 'eval-out')]);
+    assert.match(out, /e\.png\s+\d+\.\d\d \/ [\d.]+\s+-?\d+\.\d\d \/ [-\d.]+/);
+  } finally {
+    await unregister();
+  }
+});
