@@ -30,6 +30,17 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
+/** Ticks for a log axis spanning log10 values [lo, hi]: decades, or 1-2-5 steps when under two decades fit. */
+function logTicks(lo: number, hi: number): number[] {
+  const inRange = (v: number) => Math.log10(v) >= lo && Math.log10(v) <= hi;
+  const decades: number[] = [];
+  for (let k = Math.ceil(lo); k <= Math.floor(hi); k++) decades.push(10 ** k);
+  if (decades.length >= 2) return decades;
+  const out: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) for (const m of [1, 2, 5]) if (inRange(m * 10 ** k)) out.push(Number((m * 10 ** k).toPrecision(6)));
+  return out;
+}
+
 function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
@@ -66,7 +77,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     parts.push(`<line x1="${sx(t)}" y1="${y0 + m.t + ph}" x2="${sx(t)}" y2="${y0 + m.t + ph + 4}" stroke="#999"/>`);
     parts.push(`<text x="${sx(t)}" y="${y0 + m.t + ph + 16}" font-size="11" text-anchor="middle">${fmt(t)}</text>`);
   }
-  const yTicks = p.logY ? niceTicks(Math.floor(ymin), Math.ceil(ymax), 4).filter((t) => Number.isInteger(t) && t >= ymin && t <= ymax).map((t) => 10 ** t) : niceTicks(ymin, ymax);
+  const yTicks = p.logY ? logTicks(ymin, ymax) : niceTicks(ymin, ymax);
   for (const t of yTicks) {
     const yy = sy(t);
     parts.push(`<line x1="${x0 + m.l}" y1="${yy}" x2="${x0 + m.l + pw}" y2="${yy}" stroke="#eee"/>`);
