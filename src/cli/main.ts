@@ -7,6 +7,7 @@ import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerPackageModelCommand } from './commands/package_model.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerExportCommand } from './commands/export.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInfoCommand(program);
   registerTrainCommand(program);
+  registerPackageModelCommand(program);
   registerEvalCommand(program);
   registerUpscaleCommand(program);
   registerExportCommand(program);

@@ -1,7 +1,7 @@
 // Short real training runs of every mode on tiny settings, resume after SIGKILL, flat memory.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +42,24 @@ test('train srresnet: finite losses, validation PSNR rises, run folder complete'
     assert.ok(existsSync(join(out, f)), `${f} missing`);
   }
   assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).lrSchedule[0][1], 2e-3);
+});
+
+test('package-model ships a run as float16 with a card whose figures are measured', () => {
+  const out = join(root, 'shipped', 'tiny-x2.safetensors');
+  const args = [cli, 'package-model', '--run', join(root, 'srresnet'), '--out', out, '--eval', val];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const card = readFileSync(join(root, 'shipped', 'tiny-x2.md'), 'utf8');
+  assert.match(card, /Steps: 80 of 80 planned/);
+  const row = /\| val x2 \| ([\d.]+) \/ [\d.]+ \| ([\d.]+) \/ [\d.]+ \|/.exec(card);
+  assert.ok(row, card);
+  const { tensors, metadata } = readSafetensors(out);
+  assert.equal(metadata['step'], '80');
+  assert.ok(statSync(out).size < statSync(join(root, 'srresnet', 'generator.safetensors')).size * 0.6, 'float16 file');
+  assert.ok(tensors.size > 0);
+  const again = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /exists; add --force/);
 });
 
 test('train srgan with --content mse from an SRResNet init', async () => {

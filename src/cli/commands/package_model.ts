@@ -1,0 +1,118 @@
+// `srgan package-model`: turns a training run into a shippable model: the generator in float16
+// plus a model card that says how it was made and what it measures. The card's figures are
+// computed here, by the evaluation protocol, from the float16 file that ships, never typed in.
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { initBackend } from '../../engine/backend.js';
+import { loadModel, saveModel } from '../../models/weights.js';
+import { evaluate } from '../../eval/protocol.js';
+import { resolveMethods } from '../../eval/methods.js';
+import { generatorMethod } from '../../inference/tfjs_runner.js';
+import { latestCheckpoint } from '../../train/checkpoint.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { SrError } from '../../util/errors.js';
+import { packageVersion } from '../../util/package_info.js';
+
+interface Flags {
+  run: string;
+  out: string;
+  eval?: string;
+  title?: string;
+  force?: boolean;
+}
+
+interface RunFacts {
+  weights: string;
+  step: number;
+  trainSeconds: number;
+  config: Record<string, unknown>;
+}
+
+function runFacts(runDir: string): RunFacts {
+  const cfgPath = join(runDir, 'config.json');
+  if (!existsSync(cfgPath)) throw new SrError(`${runDir} is not a training run (no config.json)`);
+  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  // The newest checkpoint is the reference: a finished run's final generator equals its last one.
+  const ckpt = latestCheckpoint(runDir);
+  if (!ckpt) throw new SrError(`${runDir} has no complete checkpoint yet`);
+  const state = JSON.parse(readFileSync(join(ckpt, 'state.json'), 'utf8')) as { step: number; trainSeconds: number };
+  return { weights: join(ckpt, 'generator.safetensors'), step: state.step, trainSeconds: state.trainSeconds, config };
+}
+
+function commandLine(c: Record<string, unknown>): string {
+  const sched = (c['lrSchedule'] as Array<[number, number]>).map(([s, r]) => `${r}@${s}`).join(',');
+  const parts = [
+    `srgan train ${String(c['mode'])}`, `--data ${String(c['data'])}`, c['val'] ? `--val ${String(c['val'])}` : '', `--out ${String(c['out'])}`,
+    `--scale ${String(c['scale'])}`, `--steps ${String(c['steps'])}`, `--batch ${String(c['batch'])}`, `--patch ${String(c['patch'])}`,
+    `--lr-schedule ${sched}`, `--workers ${String(c['workers'])}`, `--seed ${String(c['seed'])}`,
+    c['init'] ? `--init ${String(c['init'])}` : '', c['mode'] === 'srgan' ? `--content ${String(c['content'])} --adv-weight ${String(c['advWeight'])}` : '',
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+
+const hours = (s: number) => `${(s / 3600).toFixed(2)} h`;
+
+export function registerPackageModelCommand(program: Command): void {
+  program
+    .command('package-model')
+    .description('ship a training run: its newest checkpoint as a float16 generator plus a model card with protocol-measured PSNR/SSIM')
+    .requiredOption('--run <dir>', 'training run folder (from srgan train)')
+    .requiredOption('--out <file.safetensors>', 'where the float16 weights go; the card goes next to it as .md')
+    .option('--eval <folders>', 'comma-separated HR benchmark folders to measure on (e.g. Set5,Set14 paths)')
+    .option('--title <text>', 'model card title')
+    .option('--force', 'replace existing files')
+    .action(async (flags: Flags) => {
+      const out = resolve(flags.out);
+      const card = out.replace(/\.safetensors$/, '') + '.md';
+      for (const f of [out, card]) if (existsSync(f) && !flags.force) throw new SrError(`${f} exists; add --force to replace it`);
+      await initBackend({ backend: program.opts()['backend'] });
+      mkdirSync(dirname(out), { recursive: true });
+      const facts = runFacts(flags.run);
+      const { model, config } = loadModel(facts.weights);
+      await saveModel(model, config, out, {
+        dtype: 'float16',
+        metadata: { step: String(facts.step), trainSeconds: facts.trainSeconds.toFixed(0), mode: String(facts.config['mode']), data: String(facts.config['data']) },
+      });
+      model.dispose();
+      // Measure what ships: the float16 file, not the float32 checkpoint.
+      const shipped = loadModel(out);
+      const scale = Number(config['scale']);
+      const rows: string[] = [];
+      for (const dir of (flags.eval ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+        const methods = [...(await resolveMethods('bicubic')), generatorMethod('model', shipped.model)];
+        const r = await evaluate({ dir, scale, methods, onStart: (f, i, n) => process.stderr.write(`eval ${basename(dir)} ${i + 1}/${n} ${basename(f)}\n`) });
+        const b = r.mean['bicubic']!;
+        const m = r.mean['model']!;
+        rows.push(`| ${basename(dir)} x${scale} | ${b.psnr.toFixed(2)} / ${b.ssim.toFixed(4)} | ${m.psnr.toFixed(2)} / ${m.ssim.toFixed(4)} | ${(m.psnr - b.psnr >= 0 ? '+' : '') + (m.psnr - b.psnr).toFixed(2)} dB |`);
+      }
+      shipped.model.dispose();
+      const c = facts.config;
+      const text = [
+        `# ${flags.title ?? basename(out)}`,
+        '',
+        `Generator \`${JSON.stringify(config)}\`, float16 weights (${basename(out)}), packaged by srgan-js ${packageVersion()} with`,
+        `\`srgan package-model --run ${flags.run} --out ${flags.out}${flags.eval ? ` --eval ${flags.eval}` : ''}\`.`,
+        '',
+        '## How it was trained',
+        '',
+        `- Command: \`${commandLine(c)}\` (resumed with \`--resume\` as needed; the run's resolved options are below).`,
+        `- Steps: ${facts.step} of ${String(c['steps'])} planned, batch ${String(c['batch'])}, ${String(c['patch'])} px HR crops; training time ${hours(facts.trainSeconds)} (sum of step times) on backend ${String(c['backend'] ?? 'wasm')}.`,
+        `- Data: \`${String(c['data'])}\`${c['init'] ? `; generator initialised from \`${String(c['init'])}\`` : ''}.`,
+        `- Source checkpoint: ${facts.weights} (step ${facts.step}).`,
+        '',
+        '## Measured (evaluation protocol: MATLAB bicubic LR, Y channel, border = scale; on the float16 weights)',
+        '',
+        rows.length ? '| set | bicubic PSNR / SSIM | this model PSNR / SSIM | gain |\n| --- | --- | --- | --- |\n' + rows.join('\n') : '(no --eval folders given)',
+        '',
+        '## Resolved training options',
+        '',
+        '```json',
+        JSON.stringify(c, null, 2),
+        '```',
+        '',
+      ].join('\n');
+      await writeFileAtomic(card, text);
+      process.stdout.write(`${out}\n${card}\n${rows.join('\n')}\n`);
+    });
+}
