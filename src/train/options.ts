@@ -146,6 +146,13 @@ export function resolveOptions(mode: TrainMode, ...layers: Array<Record<string, 
     }
   }
   o.mode = mode;
+  // Default workers: as many as there are cores, but a number the batch splits evenly over (16
+  // images on 3 or 6 cores would otherwise be an error nobody asked for).
+  if (!layers.some((l) => l['workers'] !== undefined)) {
+    let w = Math.max(1, Math.min(availableParallelism(), o.batch));
+    while (w > 1 && o.batch % (w * o.accumulate) !== 0) w -= 1;
+    o.workers = w;
+  }
   return validate(o);
 }
 
