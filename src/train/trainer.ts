@@ -86,7 +86,7 @@ function readLog(path: string, upTo: number): LogEntry[] {
 }
 
 async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise<void> {
-  const lossNames = [...new Set(log.flatMap((e) => (e.losses ? Object.keys(e.losses) : [])))].filter((k) => !k.endsWith('_total') || mode === 'srresnet');
+  const lossNames = [...new Set(log.flatMap((e) => (e.losses ? Object.keys(e.losses) : [])))].filter((k) => !(k === 'g_total' && mode === 'srresnet')); // there it equals 'pixel'
   const lossSeries: Series[] = lossNames.map((k) => ({ name: k, points: log.filter((e) => e.losses?.[k] !== undefined).map((e) => [e.step, e.losses![k]!]) }));
   const vals = log.filter((e) => e.val);
   const svg = plotSvg([
