@@ -59,7 +59,7 @@ export interface TrainResult {
   interrupted: boolean;
   seconds: number;
   lastLosses?: Losses;
-  lastVal?: { psnr: number; ssim: number };
+  lastVal?: { psnr: number; ssim: number; step: number };
   log: LogEntry[];
 }
 
@@ -175,7 +175,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         })
       : await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: o.seed, workers: o.dataWorkers, ...(dataState ? { state: dataState as PatchDatasetState } : {}), onWarning: (m) => say(`warning: ${m}`) });
     const method = generatorMethod('model', pool.local.g.model);
-    let lastVal: { psnr: number; ssim: number } | undefined;
+    let lastVal: { psnr: number; ssim: number; step: number } | undefined;
     const validate = async () => {
       if (!o.val) return;
       let first = true;
@@ -191,7 +191,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         },
       });
       const m = r.mean['model']!;
-      lastVal = { psnr: m.psnr, ssim: m.ssim };
+      lastVal = { psnr: m.psnr, ssim: m.ssim, step };
       record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
       await writePlot(o.out, log, o.mode);
     };

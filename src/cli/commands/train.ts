@@ -72,7 +72,7 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
   process.on('SIGINT', onSigint);
   try {
     const r = await train(opts, { resume: flags['resume'] === true, signal: controller.signal, backend, progress: flags['progress'] !== false && process.stderr.isTTY === true });
-    if (r.lastVal) process.stdout.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.step}\n`);
+    if (r.lastVal) process.stdout.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.lastVal.step}\n`);
     if (r.interrupted) process.exitCode = 130;
   } finally {
     process.off('SIGINT', onSigint);
