@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadImage8, type Image8 } from '../io/image.js';
 import { imresize8 } from './resize.js';
+import { modcrop } from '../eval/protocol.js';
 
 export interface WorkerInit {
   /** global image index -> path, for the images this worker owns */
@@ -54,12 +55,8 @@ async function decode(index: number): Promise<Entry> {
   if (path === undefined) throw new Error(`image ${index} is not owned by this worker`);
   const img = await loadImage8(path, { maxPixels: init.maxPixels });
   const s = init.scale;
-  const w = img.width - (img.width % s);
-  const h = img.height - (img.height % s);
-  const c = img.channels;
-  const crop = new Uint8Array(w * h * c);
-  for (let y = 0; y < h; y++) crop.set(img.data.subarray(y * img.width * c, (y * img.width + w) * c), y * w * c);
-  const hr8: Image8 = { width: w, height: h, channels: c, data: crop };
+  const hr8 = modcrop(img, s);
+  const w = hr8.width;
   // The same LR as the benchmark protocol (MATLAB bicubic on uint8, rounded), made once for the
   // whole image so that patches carry no border effects of their own; grey is resized before it
   // is expanded, which gives the same values for a third of the work.

@@ -3,22 +3,24 @@
 // against the HR on Y (or grey) with `scale` pixels removed at every border.
 import { basename, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
-import { checkImage, listImages, loadImage, type Image } from '../io/image.js';
+import { checkImage, listImages, loadImage, type Image, type Image8 } from '../io/image.js';
 import { imresizeAs8 } from '../data/resize.js';
 import { score, type Scores } from './metrics.js';
 import type { Method } from './methods.js';
 
 
-/** Top-left crop to multiples of `scale`, as MATLAB's modcrop does. Alpha is dropped. */
-export function modcrop(img: Image, scale: number): Image {
+/** Top-left crop to multiples of `scale`, as MATLAB's modcrop does, on float or 8-bit images. Alpha is dropped. */
+export function modcrop(img: Image, scale: number): Image;
+export function modcrop(img: Image8, scale: number): Image8;
+export function modcrop(img: Image | Image8, scale: number): Image | Image8 {
   checkScale(scale);
   const w = img.width - (img.width % scale);
   const h = img.height - (img.height % scale);
   if (w === 0 || h === 0) throw new SrError(`image ${img.width}x${img.height} is smaller than the scale ${scale}`);
   const c = img.channels;
-  const data = new Float32Array(w * h * c);
+  const data = img.data instanceof Uint8Array ? new Uint8Array(w * h * c) : new Float32Array(w * h * c);
   for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * c, (y * img.width + w) * c), y * w * c);
-  return { width: w, height: h, channels: c, data };
+  return { width: w, height: h, channels: c, data } as Image | Image8;
 }
 
 /** The protocol's LR of an already mod-cropped HR: bicubic 1/s, rounded to uint8 (values k/255). */

@@ -8,6 +8,7 @@ import { SrError } from '../../src/util/errors.js';
 import { PatchDataset, type PatchBatch } from '../../src/data/patch_dataset.js';
 import { loadImage8, type Image8 } from '../../src/io/image.js';
 import { imresize8 } from '../../src/data/resize.js';
+import { modcrop } from '../../src/eval/protocol.js';
 
 let dir: string;
 let data: string;
@@ -94,12 +95,7 @@ test('batches: shapes, ranges, and every patch equals the protocol LR/HR crop wi
         let ref = refs.get(s.file);
         if (!ref) {
           const img = await loadImage8(s.file);
-          const w = img.width - (img.width % SCALE);
-          const h = img.height - (img.height % SCALE);
-          const c = img.channels;
-          const crop = new Uint8Array(w * h * c);
-          for (let y = 0; y < h; y++) crop.set(img.data.subarray(y * img.width * c, (y * img.width + w) * c), y * w * c);
-          const hr: Image8 = { width: w, height: h, channels: c, data: crop };
+          const hr = modcrop(img, SCALE);
           ref = { hr, lr: imresize8(hr, { scale: 1 / SCALE }) };
           refs.set(s.file, ref);
         }

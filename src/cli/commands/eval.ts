@@ -3,13 +3,13 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, basename, resolve, parse } from 'node:path';
-import { SrError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { saveImage } from '../../io/image.js';
 import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protocol.js';
 import { resolveMethods } from '../../eval/methods.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
+import { parseScale } from '../parse.js';
 
 interface EvalFlags {
   data: string;
@@ -95,8 +95,7 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
     .option('--save', 'also write the SR images and a comparison sheet per image')
     .option('--rgb', 'score R, G and B instead of Y')
     .action(async (flags: EvalFlags) => {
-      const scale = Number(flags.scale);
-      if (!(Number.isInteger(scale) && scale >= 2 && scale <= 8)) throw new SrError(`--scale must be an integer 2..8, got '${flags.scale}'`);
+      const scale = parseScale(flags.scale);
       const methods = await resolveMethods(flags.methods);
       const dataset = basename(resolve(flags.data));
       const outDir = resolve(flags.out ?? join('eval-out', `${dataset}-x${scale}`));

@@ -12,6 +12,7 @@ import { plotSvg, type Series } from '../../util/svg_plot.js';
 import { checkEngineName, type EngineName } from '../../inference/engine.js';
 import { createFrameUpscaler, INTERPOLATIONS, type FrameUpscaler } from '../../video/frame_upscaler.js';
 import { evaluateVideo, openSequences, type VideoEvalResult, type FrameScores } from '../../video/eval_video.js';
+import { parseScale } from '../parse.js';
 
 interface Flags {
   methods: string;
@@ -95,8 +96,7 @@ export function registerEvalVideoCommand(program: Command): void {
     .option('--engine <name>', 'onnx or tfjs, for learned models')
     .option('--ffmpeg <path>', 'ffmpeg binary, for video files')
     .action(async (input: string, flags: Flags) => {
-      const scale = Number(flags.scale);
-      if (!(Number.isInteger(scale) && scale >= 2 && scale <= 8)) throw new SrError(`--scale must be an integer 2..8, got '${flags.scale}'`);
+      const scale = parseScale(flags.scale);
       const num = (v: string | undefined, name: string, int: boolean, min: number) => {
         if (v === undefined) return undefined;
         const n = Number(v);

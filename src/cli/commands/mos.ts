@@ -1,12 +1,12 @@
 // `srgan mos create | serve | report`: the SRGAN paper's mean-opinion-score study as a tool.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { SrError } from '../../util/errors.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { parsePort, serveUntilSignal } from '../../web/http.js';
 import { createStudy } from '../../mos/study.js';
 import { serveStudy } from '../../mos/server.js';
 import { formatReport, writeReport } from '../../mos/report.js';
+import { parseScale } from '../parse.js';
 
 export interface MosIo {
   out: { write(s: string): unknown };
@@ -26,8 +26,7 @@ export function registerMosCommand(program: Command, io: MosIo = { out: process.
     .option('--scale <n>', 'upscaling factor', '4')
     .option('--calibration <image>', 'image whose nearest (score 1) and HR (score 5) versions calibrate raters (default: the first image)')
     .action(async (flags: { data: string; methods: string; out: string; scale: string; calibration?: string }) => {
-      const scale = Number(flags.scale);
-      if (!(Number.isInteger(scale) && scale >= 2 && scale <= 8)) throw new SrError(`--scale must be an integer 2..8, got '${flags.scale}'`);
+      const scale = parseScale(flags.scale);
       let bar: ProgressReporter | undefined;
       const m = await createStudy({
         data: flags.data,
