@@ -1,5 +1,5 @@
 // Upscaling speed per engine (not a test): a fixed 256x256 image x4 (-> 1024x1024) through
-// SRResNet (B=16, C=64: the shipped architecture), tile 192, overlap 16, with
+// SRResNet (B=16, C=64: the shipped architecture), tile 192, overlap 32 (the defaults), with
 //   onnx          ONNX Runtime, the default mode (see src/inference/onnx_engine.ts)
 //   onnx-workers  one single-threaded session per core, in worker threads, tiles in parallel
 //   onnx-session  one session with intraOpNumThreads = cores (in one worker thread)
@@ -19,6 +19,7 @@ import { buildModel, resolveConfig } from '../src/models/index.js';
 import { saveModel } from '../src/models/weights.js';
 import { shippedModelPath } from '../src/inference/model_source.js';
 import { createUpscaler, type Upscaler, type UpscalerOptions } from '../src/inference/upscale.js';
+import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../src/inference/tiling.js';
 import type { Image } from '../src/io/image.js';
 
 function arg(name: string, fallback: string): string {
@@ -72,7 +73,7 @@ for (const e of engines) {
   ups.set(e, up);
 }
 
-console.log(`upscale ${size}x${size} x4 -> ${size * 4}x${size * 4} (${outMp.toFixed(2)} MP), tile 192, overlap 16, ${rounds} rounds, ${threads} threads for ONNX`);
+console.log(`upscale ${size}x${size} x4 -> ${size * 4}x${size * 4} (${outMp.toFixed(2)} MP), tile ${DEFAULT_TILE}, overlap ${DEFAULT_OVERLAP}, ${rounds} rounds, ${threads} threads for ONNX`);
 console.log(`model: ${model}${tmp ? ' (random weights, shipped shape)' : ''}`);
 const times = new Map<string, number[]>(engines.map((e) => [e, []]));
 for (let r = 0; r < rounds; r++) {

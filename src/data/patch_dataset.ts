@@ -129,6 +129,7 @@ export class PatchDataset {
   private readonly fingerprint: number;
   private readonly workers: Worker[];
   private readonly prefetch: number;
+  private readonly warn: (message: string) => void;
   private readonly parts = new Map<number, Part>();
   private nextJobId = 0;
   private queue: Pending[] = [];
@@ -150,7 +151,9 @@ export class PatchDataset {
     fingerprint: number;
     workers: Worker[];
     prefetch: number;
+    warn: (message: string) => void;
   }) {
+    this.warn = o.warn;
     this.scale = o.scale;
     this.hrSize = o.hrSize;
     this.lrSize = o.hrSize / o.scale;
@@ -208,7 +211,7 @@ export class PatchDataset {
       const init: WorkerInit = { files: owned, scale, hrPatch: hrSize, maxPixels };
       workers.push(new Worker(url, { workerData: init }));
     }
-    const ds = new PatchDataset({ scale, hrSize, batch, seed, augment, images, fingerprint, workers, prefetch });
+    const ds = new PatchDataset({ scale, hrSize, batch, seed, augment, images, fingerprint, workers, prefetch, warn });
     for (const w of workers) {
       w.on('message', (m: FromWorker) => ds.onMessage(m));
       w.on('error', (err) => ds.fail(new SrError(`patch worker crashed: ${err.message}`, { cause: err })));
@@ -258,11 +261,15 @@ export class PatchDataset {
     const mismatch: string[] = [];
     if (state.seed !== this.seed) mismatch.push(`seed ${state.seed} vs ${this.seed}`);
     if (state.scale !== this.scale) mismatch.push(`scale ${state.scale} vs ${this.scale}`);
-    if (state.hrPatch !== this.hrSize) mismatch.push(`HR patch ${state.hrPatch} vs ${this.hrSize}`);
     if (state.batch !== this.batchSize) mismatch.push(`batch ${state.batch} vs ${this.batchSize}`);
     if (state.augment !== this.augment) mismatch.push(`augment ${state.augment} vs ${this.augment}`);
     if (state.fingerprint !== this.fingerprint) mismatch.push('the image set differs (names or sizes)');
     if (mismatch.length) throw new SrError(`cannot resume the patch stream: saved state does not match this dataset (${mismatch.join('; ')})`);
+    // A batch is a pure function of (seed, index), so a new patch size keeps the image order and
+    // augmentations and only changes the crop size: a common curriculum step, not an error.
+    if (state.hrPatch !== this.hrSize) {
+      this.warn(`continuing the image order of a run saved with ${state.hrPatch}px HR patches with ${this.hrSize}px patches`);
+    }
     if (!(Number.isInteger(state.batchesServed) && state.batchesServed >= 0)) throw new SrError(`invalid batchesServed ${state.batchesServed}`);
     // Batches already in flight belong to the old position; their results are dropped.
     for (const p of this.queue) p.promise.catch(() => undefined);

@@ -13,7 +13,9 @@ import { SrError } from '../util/errors.js';
 import type { Engine } from './engine.js';
 
 export const DEFAULT_TILE = 192;
-export const DEFAULT_OVERLAP = 16;
+// 32, not 16: on trained SRResNet x4 weights (step 1200), tiles 192 px apart by 16 differed from
+// the whole-image result by up to 6.7/255, by 32 by 0.4/255 (the receptive field is ~39 LR px).
+export const DEFAULT_OVERLAP = 32;
 
 export interface TileRect {
   /** Position in blending order (row-major). */
@@ -34,7 +36,7 @@ export interface TileProgress {
 export interface TiledRunOptions {
   /** Tile side in LR pixels (default 192). */
   tileSize?: number;
-  /** Overlap between neighbouring tiles in LR pixels (default 16); tileSize must be at least 3x it. */
+  /** Overlap between neighbouring tiles in LR pixels (default 32); tileSize must be at least 3x it. */
   overlap?: number;
   onProgress?: (p: TileProgress) => void;
   signal?: AbortSignal;

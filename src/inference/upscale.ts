@@ -26,7 +26,7 @@ import { upscaleTiled, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProg
 export interface UpscalerOptions extends ModelSpec, EngineOptions {
   /** Tile side in LR pixels (default 192); a run may override it. */
   tileSize?: number;
-  /** Overlap between tiles in LR pixels (default 16). */
+  /** Overlap between tiles in LR pixels (default 32). */
   overlap?: number;
 }
 

@@ -93,13 +93,16 @@ export function latestCheckpoint(runDir: string): string | null {
   return steps.length ? join(root, name(steps[steps.length - 1]!)) : null;
 }
 
-export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedArray[]; d?: NamedArray[]; opt: NamedArray[] } {
-  let state: CheckpointState;
+export function readCheckpointState(dir: string): CheckpointState {
   try {
-    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
   } catch (err) {
     throw new SrError(`checkpoint ${dir}: cannot read state.json (${(err as Error).message})`);
   }
+}
+
+export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedArray[]; d?: NamedArray[]; opt: NamedArray[] } {
+  const state = readCheckpointState(dir);
   const arrays = (f: string) => [...readSafetensors(join(dir, f)).tensors.values()];
   return {
     state,

@@ -28,7 +28,7 @@ import { SrError } from '../util/errors.js';
 import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
-import { saveCheckpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, latestCheckpoint, loadCheckpoint, readCheckpointState } from './checkpoint.js';
 import { learningRateAt, isVideoMode, type TrainOptions } from './options.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
 import { ProgressReporter } from '../util/progress.js';
@@ -98,6 +98,23 @@ async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise
   await writeFileAtomic(join(runDir, 'curves.png'), await sharp(Buffer.from(svg)).png().toBuffer());
 }
 
+/**
+ * config.json holds the options of the latest (re)start; a resume that changes options (a smaller
+ * patch, a new learning rate) appends what changed to resumes.jsonl, so a model card can tell the
+ * whole history of a run rather than only its last leg.
+ */
+function recordOptionChanges(runDir: string, config: Record<string, unknown>, step: number): void {
+  const path = join(runDir, 'config.json');
+  if (!existsSync(path)) return;
+  const before = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const changed: Record<string, [unknown, unknown]> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(config)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(config[key])) changed[key] = [before[key] ?? null, config[key] ?? null];
+  }
+  if (Object.keys(changed).length === 0) return;
+  appendFileSync(join(runDir, 'resumes.jsonl'), JSON.stringify({ step, time: new Date().toISOString(), changed }) + '\n');
+}
+
 export async function train(o: TrainOptions, run: TrainRunOptions): Promise<TrainResult> {
   assertFastBackend('training');
   mkdirSync(o.out, { recursive: true });
@@ -106,7 +123,9 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
   if (ckptDir && !run.resume) {
     throw new SrError(`${o.out} already holds a run (checkpoints/${basename(ckptDir)}); add --resume to continue it, or choose another --out`);
   }
-  await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...o, backend: currentBackend() }, null, 2));
+  const config = { ...o, backend: currentBackend() };
+  if (ckptDir) recordOptionChanges(o.out, config, readCheckpointState(ckptDir).step);
+  await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 2));
 
   const configs = modelConfigs(o);
   const setup: ReplicaSetup = {

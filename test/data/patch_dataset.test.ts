@@ -170,6 +170,36 @@ test('state() resumes exactly, through open({state}) and restore(), after a JSON
   await assert.rejects(a.next(), /after close/);
 });
 
+test('a new patch size continues the saved image order with a warning', async () => {
+  const warnings: string[] = [];
+  const base = { dir: data, scale: SCALE, batch: 2, seed: 7, workers: 1 };
+  // 40 and 32 px leave the same images usable (f-tiny is skipped by both), so the set matches.
+  const big = await PatchDataset.open({ ...base, hrPatch: 40, onWarning: () => {} });
+  let saved;
+  let next;
+  try {
+    await take(big, 2);
+    saved = JSON.parse(JSON.stringify(big.state()));
+    next = (await take(big, 1))[0]!;
+  } finally {
+    await big.close();
+  }
+  const small = await PatchDataset.open({ ...base, hrPatch: HR, state: saved, onWarning: (m) => warnings.push(m) });
+  try {
+    const b = (await take(small, 1))[0]!;
+    assert.equal(b.index, 2);
+    assert.equal(b.hrSize, HR);
+    assert.equal(b.hr.length, 2 * HR * HR * 3);
+    assert.deepEqual(
+      b.samples.map((i) => i.file),
+      next.samples.map((i) => i.file),
+    );
+    assert.match(warnings.join('\n'), /saved with 40px HR patches with 32px patches/);
+  } finally {
+    await small.close();
+  }
+});
+
 test('prefetching: a consumer that works between calls does not wait', async (t) => {
   const ds = await PatchDataset.open({ dir: data, scale: SCALE, hrPatch: HR, batch: 8, seed: 1, workers: 1, onWarning: () => {} });
   try {

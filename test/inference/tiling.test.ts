@@ -50,7 +50,7 @@ test('tiles cover each axis with equal overlaps, none larger than asked', () => 
     const sizes = spans.map(([a, b]) => b - a);
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, 'sizes spread evenly');
   }
-  assert.equal(planTiles(1024, 768).length, 6 * 5);
+  assert.equal(planTiles(1024, 768).length, 7 * 5, "default 192 px tiles overlapping by 32");
   assert.throws(() => planTiles(100, 100, 40, 16), /at least 3x the overlap/);
 });
 
@@ -92,15 +92,18 @@ test('ONNX Runtime and TF.js agree within 1e-3 on the [0, 1] output', () => {
   assert.ok(spread > 0.9 * img.width * img.height * 48, 'outputs are mostly unclipped, so the comparison means something');
 });
 
-test('shipped srresnet-x4: default tile and overlap equal the whole image within 1/255', { skip: !existsSync(shippedModelPath('srresnet', 4)) && 'models/srresnet-x4.safetensors is not there yet' }, async () => {
-  const up = await createUpscaler({ model: 'srresnet', engine: 'onnx' });
-  try {
-    const photo: Image = { width: 200, height: 72, channels: 3, data: testPixels(200, 72, 5) };
-    const whole = await up.upscaleImage(photo, { tileSize: 256, overlap: 0 });
-    const tiled = await up.upscaleImage(photo); // 192 / 16: two tiles side by side
-    const d = maxDiff(tiled.data, whole.data);
-    assert.ok(d <= 1 / 255, `max |tiled - whole| = ${(d * 255).toFixed(3)}/255`);
-  } finally {
-    await up.dispose();
-  }
-});
+for (const name of ['srresnet', 'srgan'] as const) {
+  const file = shippedModelPath(name, 4);
+  test(`shipped ${name}-x4: default tile and overlap equal the whole image within 1/255`, { skip: !existsSync(file) && `${file} is not there yet` }, async () => {
+    const up = await createUpscaler({ model: name, engine: 'onnx' });
+    try {
+      const photo: Image = { width: 200, height: 72, channels: 3, data: testPixels(200, 72, 5) };
+      const whole = await up.upscaleImage(photo, { tileSize: 256, overlap: 0 });
+      const tiled = await up.upscaleImage(photo); // default 192 / 32: two tiles side by side
+      const d = maxDiff(tiled.data, whole.data);
+      assert.ok(d <= 1 / 255, `max |tiled - whole| = ${(d * 255).toFixed(3)}/255`);
+    } finally {
+      await up.dispose();
+    }
+  });
+}

@@ -62,6 +62,23 @@ test('package-model ships a run as float16 with a card whose figures are measure
   assert.match(again.stderr, /exists; add --force/);
 });
 
+test('a resume that changes options records them, and the model card tells the history', async () => {
+  const out = join(root, 'srresnet-legs');
+  await train(resolveOptions('srresnet', { ...tiny, data, out, steps: 4, lr: 2e-3, ckptEvery: 2 }), { backend: 'wasm', quiet: true });
+  const again = await train(resolveOptions('srresnet', { ...tiny, data, out, steps: 6, patch: 12, lr: 1e-3, ckptEvery: 2 }), { backend: 'wasm', quiet: true, resume: true });
+  assert.equal(again.step, 6);
+  const legs = readFileSync(join(out, 'resumes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(legs.length, 1);
+  assert.equal(legs[0].step, 4);
+  assert.deepEqual(legs[0].changed.patch, [16, 12]);
+  assert.deepEqual(legs[0].changed.lrSchedule, [[[0, 2e-3]], [[0, 1e-3]]]);
+  assert.deepEqual(Object.keys(legs[0].changed).sort(), ['lrSchedule', 'patch', 'steps']);
+  const card = join(root, 'shipped', 'legs.safetensors');
+  const r = spawnSync(process.execPath, [cli, 'package-model', '--run', out, '--out', card], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(card.replace(/safetensors$/, 'md'), 'utf8'), /Resumed at step 4 with changed options: .*patch 16 -> 12/);
+});
+
 test('train srgan with --content mse from an SRResNet init', async () => {
   const out = join(root, 'srgan-mse');
   const init = join(root, 'srresnet', 'generator.safetensors');

@@ -27,6 +27,8 @@ interface RunFacts {
   step: number;
   trainSeconds: number;
   config: Record<string, unknown>;
+  /** options changed on a resume, from resumes.jsonl (see trainer.ts), oldest first */
+  resumes: { step: number; changed: Record<string, [unknown, unknown]> }[];
 }
 
 function runFacts(runDir: string): RunFacts {
@@ -37,7 +39,11 @@ function runFacts(runDir: string): RunFacts {
   const ckpt = latestCheckpoint(runDir);
   if (!ckpt) throw new SrError(`${runDir} has no complete checkpoint yet`);
   const state = JSON.parse(readFileSync(join(ckpt, 'state.json'), 'utf8')) as { step: number; trainSeconds: number };
-  return { weights: join(ckpt, 'generator.safetensors'), step: state.step, trainSeconds: state.trainSeconds, config };
+  const resumesPath = join(runDir, 'resumes.jsonl');
+  const resumes = existsSync(resumesPath)
+    ? readFileSync(resumesPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunFacts['resumes'][number])
+    : [];
+  return { weights: join(ckpt, 'generator.safetensors'), step: state.step, trainSeconds: state.trainSeconds, config, resumes };
 }
 
 function commandLine(c: Record<string, unknown>): string {
@@ -97,6 +103,9 @@ export function registerPackageModelCommand(program: Command): void {
         '## How it was trained',
         '',
         `- Command: \`${commandLine(c)}\` (resumed with \`--resume\` as needed; the run's resolved options are below).`,
+        ...facts.resumes.map(
+          (r) => `- Resumed at step ${r.step} with changed options: ${Object.entries(r.changed).map(([k, [a, b]]) => `${k} ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).join(', ')}.`,
+        ),
         `- Steps: ${facts.step} of ${String(c['steps'])} planned, batch ${String(c['batch'])}, ${String(c['patch'])} px HR crops; training time ${hours(facts.trainSeconds)} (sum of step times) on backend ${String(c['backend'] ?? 'wasm')}.`,
         `- Data: \`${String(c['data'])}\`${c['init'] ? `; generator initialised from \`${String(c['init'])}\`` : ''}.`,
         `- Source checkpoint: ${facts.weights} (step ${facts.step}).`,
