@@ -4,7 +4,11 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../engine/backend.js';
+import { PatchDataset } from '../../data/patch_dataset.js';
+import { recalibrateBatchNorm } from '../../train/precise_bn.js';
 import { loadModel, saveModel } from '../../models/weights.js';
 import { evaluate } from '../../eval/protocol.js';
 import { resolveMethods } from '../../eval/methods.js';
@@ -20,6 +24,8 @@ interface Flags {
   eval?: string;
   title?: string;
   force?: boolean;
+  bnBatches: string;
+  bnData?: string;
 }
 
 interface RunFacts {
@@ -57,6 +63,46 @@ function commandLine(c: Record<string, unknown>): string {
   return parts.filter(Boolean).join(' ');
 }
 
+/**
+ * Precise BN before shipping (see train/precise_bn.ts): the moving averages of a run that stopped
+ * mid-flight are noisy, and the model card's figures should describe the best the weights can do.
+ */
+async function preciseBatchNorm(
+  model: LayersModel,
+  c: Record<string, unknown>,
+  flags: Flags,
+): Promise<{ batches: number; batch: number; patch: number; data: string } | null> {
+  const batches = Number(flags.bnBatches);
+  if (!(Number.isInteger(batches) && batches >= 0)) throw new SrError(`--bn-batches must be a whole number >= 0, got ${flags.bnBatches}`);
+  if (batches === 0) return null;
+  const data = flags.bnData ?? String(c['data']);
+  if (!existsSync(data)) {
+    throw new SrError(`--bn-batches needs the training images to re-estimate batch-norm statistics, and ${data} is not there: pass --bn-data <folder> or --bn-batches 0`);
+  }
+  const batch = Number(c['batch']);
+  const patch = Number(c['patch']);
+  const ds = await PatchDataset.open({ dir: data, scale: Number(c['scale']), hrPatch: patch, batch, seed: 0x5eed, workers: 1, onWarning: () => {} });
+  let current: tf.Tensor4D | null = null;
+  try {
+    const layers = await recalibrateBatchNorm(model, {
+      batches,
+      nextBatch: async () => {
+        current?.dispose();
+        const b = await ds.next();
+        current = tf.tensor4d(b.lr, [b.batch, b.lrSize, b.lrSize, 3]);
+        return current;
+      },
+      onProgress: (done, total) => {
+        if (done % 20 === 0 || done === total) process.stderr.write(`batch-norm statistics ${done}/${total}\n`);
+      },
+    });
+    return layers ? { batches, batch, patch, data } : null;
+  } finally {
+    (current as tf.Tensor4D | null)?.dispose();
+    await ds.close();
+  }
+}
+
 const hours = (s: number) => `${(s / 3600).toFixed(2)} h`;
 
 export function registerPackageModelCommand(program: Command): void {
@@ -67,6 +113,8 @@ export function registerPackageModelCommand(program: Command): void {
     .requiredOption('--out <file.safetensors>', 'where the float16 weights go; the card goes next to it as .md')
     .option('--eval <folders>', 'comma-separated HR benchmark folders to measure on (e.g. Set5,Set14 paths)')
     .option('--title <text>', 'model card title')
+    .option('--bn-batches <n>', 're-estimate batch-norm statistics with the final weights over n training batches (0: keep the moving averages)', '100')
+    .option('--bn-data <folder>', 'images for that re-estimate (default: the run\'s --data)')
     .option('--force', 'replace existing files')
     .action(async (flags: Flags) => {
       const out = resolve(flags.out);
@@ -76,6 +124,7 @@ export function registerPackageModelCommand(program: Command): void {
       mkdirSync(dirname(out), { recursive: true });
       const facts = runFacts(flags.run);
       const { model, config } = loadModel(facts.weights);
+      const bn = await preciseBatchNorm(model, facts.config, flags);
       await saveModel(model, config, out, {
         dtype: 'float16',
         metadata: { step: String(facts.step), trainSeconds: facts.trainSeconds.toFixed(0), mode: String(facts.config['mode']), data: String(facts.config['data']) },
@@ -109,6 +158,9 @@ export function registerPackageModelCommand(program: Command): void {
         `- Steps: ${facts.step} of ${String(c['steps'])} planned, batch ${String(c['batch'])}, ${String(c['patch'])} px HR crops; training time ${hours(facts.trainSeconds)} (sum of step times) on backend ${String(c['backend'] ?? 'wasm')}.`,
         `- Data: \`${String(c['data'])}\`${c['init'] ? `; generator initialised from \`${String(c['init'])}\`` : ''}.`,
         `- Source checkpoint: ${facts.weights} (step ${facts.step}).`,
+        bn
+          ? `- Batch-norm statistics re-estimated with the final weights (precise BN): the mean over ${bn.batches} batches of ${bn.batch} ${bn.patch} px crops from \`${bn.data}\` of each layer's batch mean and variance, replacing the training's moving averages.`
+          : '- Batch-norm statistics: the moving averages kept during training.',
         '',
         '## Measured (evaluation protocol: MATLAB bicubic LR, Y channel, border = scale; on the float16 weights)',
         '',
