@@ -46,7 +46,7 @@ test('train srresnet: finite losses, validation PSNR rises, run folder complete'
 
 test('package-model ships a run as float16 with a card whose figures are measured', () => {
   const out = join(root, 'shipped', 'tiny-x2.safetensors');
-  const args = [cli, 'package-model', '--run', join(root, 'srresnet'), '--out', out, '--eval', val];
+  const args = [cli, 'package-model', '--run', join(root, 'srresnet'), '--out', out, '--eval', val, '--bn-batches', '100'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const card = readFileSync(join(root, 'shipped', 'tiny-x2.md'), 'utf8');
@@ -75,12 +75,12 @@ test('a resume that changes options records them, and the model card tells the h
   assert.deepEqual(legs[0].changed.lrSchedule, [[[0, 2e-3]], [[0, 1e-3]]]);
   assert.deepEqual(Object.keys(legs[0].changed).sort(), ['lrSchedule', 'patch', 'steps']);
   const card = join(root, 'shipped', 'legs.safetensors');
-  const r = spawnSync(process.execPath, [cli, 'package-model', '--run', out, '--out', card, '--bn-batches', '0'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'package-model', '--run', out, '--out', card], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const text = readFileSync(card.replace(/safetensors$/, 'md'), 'utf8');
   assert.match(text, /Resumed at step 4 with changed options: .*patch 16 -> 12/);
   assert.match(text, /Batch-norm statistics: the moving averages kept during training/);
-  const noData = spawnSync(process.execPath, [cli, 'package-model', '--run', out, '--out', card, '--force', '--bn-data', join(root, 'nowhere')], { encoding: 'utf8' });
+  const noData = spawnSync(process.execPath, [cli, 'package-model', '--run', out, '--out', card, '--force', '--bn-batches', '10', '--bn-data', join(root, 'nowhere')], { encoding: 'utf8' });
   assert.equal(noData.status, 1);
   assert.match(noData.stderr, /nowhere is not there: pass --bn-data <folder> or --bn-batches 0/);
 });
