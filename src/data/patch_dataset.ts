@@ -261,21 +261,27 @@ export class PatchDataset {
     const mismatch: string[] = [];
     if (state.seed !== this.seed) mismatch.push(`seed ${state.seed} vs ${this.seed}`);
     if (state.scale !== this.scale) mismatch.push(`scale ${state.scale} vs ${this.scale}`);
-    if (state.batch !== this.batchSize) mismatch.push(`batch ${state.batch} vs ${this.batchSize}`);
     if (state.augment !== this.augment) mismatch.push(`augment ${state.augment} vs ${this.augment}`);
     if (state.fingerprint !== this.fingerprint) mismatch.push('the image set differs (names or sizes)');
     if (mismatch.length) throw new SrError(`cannot resume the patch stream: saved state does not match this dataset (${mismatch.join('; ')})`);
-    // A batch is a pure function of (seed, index), so a new patch size keeps the image order and
-    // augmentations and only changes the crop size: a common curriculum step, not an error.
+    // Samples are a pure function of (seed, sample number), so a new patch or batch size keeps
+    // the image order and augmentations, resuming at the first sample not yet served: a common
+    // curriculum step (larger crops late in training), not an error. Only exact settings resume
+    // bit-for-bit.
     if (state.hrPatch !== this.hrSize) {
       this.warn(`continuing the image order of a run saved with ${state.hrPatch}px HR patches with ${this.hrSize}px patches`);
+    }
+    let batchesServed = state.batchesServed;
+    if (state.batch !== this.batchSize) {
+      batchesServed = Math.ceil((state.batchesServed * state.batch) / this.batchSize);
+      this.warn(`continuing a stream saved with batches of ${state.batch} with batches of ${this.batchSize}, from sample ${batchesServed * this.batchSize}`);
     }
     if (!(Number.isInteger(state.batchesServed) && state.batchesServed >= 0)) throw new SrError(`invalid batchesServed ${state.batchesServed}`);
     // Batches already in flight belong to the old position; their results are dropped.
     for (const p of this.queue) p.promise.catch(() => undefined);
     this.queue = [];
-    this.served = state.batchesServed;
-    this.scheduled = state.batchesServed;
+    this.served = batchesServed;
+    this.scheduled = batchesServed;
     this.fill();
   }
 

@@ -170,7 +170,7 @@ test('state() resumes exactly, through open({state}) and restore(), after a JSON
   await assert.rejects(a.next(), /after close/);
 });
 
-test('a new patch size continues the saved image order with a warning', async () => {
+test('a new patch or batch size continues the saved image order with a warning', async () => {
   const warnings: string[] = [];
   const base = { dir: data, scale: SCALE, batch: 2, seed: 7, workers: 1 };
   // 40 and 32 px leave the same images usable (f-tiny is skipped by both), so the set matches.
@@ -197,6 +197,19 @@ test('a new patch size continues the saved image order with a warning', async ()
     assert.match(warnings.join('\n'), /saved with 40px HR patches with 32px patches/);
   } finally {
     await small.close();
+  }
+  // Batches of 4 after batches of 2: the next batch starts at the first sample not yet served.
+  const wide = await PatchDataset.open({ ...base, batch: 4, hrPatch: 40, state: saved, onWarning: (m) => warnings.push(m) });
+  try {
+    const b = (await take(wide, 1))[0]!;
+    assert.equal(b.batch, 4);
+    assert.deepEqual(
+      b.samples.slice(0, 2).map((i) => [i.file, i.x, i.y, i.transform]),
+      next.samples.map((i) => [i.file, i.x, i.y, i.transform]),
+    );
+    assert.match(warnings.at(-1)!, /saved with batches of 2 with batches of 4, from sample 4/);
+  } finally {
+    await wide.close();
   }
 });
 
