@@ -264,6 +264,7 @@ export class PatchDataset {
     if (state.augment !== this.augment) mismatch.push(`augment ${state.augment} vs ${this.augment}`);
     if (state.fingerprint !== this.fingerprint) mismatch.push('the image set differs (names or sizes)');
     if (mismatch.length) throw new SrError(`cannot resume the patch stream: saved state does not match this dataset (${mismatch.join('; ')})`);
+    if (!(Number.isInteger(state.batchesServed) && state.batchesServed >= 0)) throw new SrError(`invalid batchesServed ${state.batchesServed}`);
     // Samples are a pure function of (seed, sample number), so a new patch or batch size keeps
     // the image order and augmentations, resuming at the first sample not yet served: a common
     // curriculum step (larger crops late in training), not an error. Only exact settings resume
@@ -276,7 +277,6 @@ export class PatchDataset {
       batchesServed = Math.ceil((state.batchesServed * state.batch) / this.batchSize);
       this.warn(`continuing a stream saved with batches of ${state.batch} with batches of ${this.batchSize}, from sample ${batchesServed * this.batchSize}`);
     }
-    if (!(Number.isInteger(state.batchesServed) && state.batchesServed >= 0)) throw new SrError(`invalid batchesServed ${state.batchesServed}`);
     // Batches already in flight belong to the old position; their results are dropped.
     for (const p of this.queue) p.promise.catch(() => undefined);
     this.queue = [];

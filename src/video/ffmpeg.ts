@@ -256,7 +256,12 @@ export async function* decodeFrames(tools: FfmpegTools, info: VideoInfo, opts: D
     finished = true;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    if (!finished && child.exitCode === null) child.kill('SIGKILL');
+    if (!finished) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      // Wait until it is reaped, so a caller that sees the error sees no ffmpeg left behind
+      // (CI once caught it <defunct> between the kill and Node's wait).
+      await exited.catch(() => undefined);
+    }
   }
 }
 

@@ -64,8 +64,8 @@ function commandLine(c: Record<string, unknown>): string {
 }
 
 /**
- * Precise BN before shipping (see train/precise_bn.ts): the moving averages of a run that stopped
- * mid-flight are noisy, and the model card's figures should describe the best the weights can do.
+ * Optional precise BN before shipping (see train/precise_bn.ts), for runs whose moving averages
+ * are noisy; the card says which statistics the shipped file holds.
  */
 async function preciseBatchNorm(
   model: LayersModel,
