@@ -10,10 +10,9 @@
 //
 // One core, single replica, batch statistics over the whole batch (a 2-worker run normalises per
 // half batch); about 6 s per step at batch 8 x 128 px.
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
 import { PatchDataset, type PatchBatch } from '../src/data/patch_dataset.js';
