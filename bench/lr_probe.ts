@@ -101,7 +101,9 @@ for (const lr of lrs) {
     const y = tf.tensor4d(b.hr, [b.batch, b.hrSize, b.hrSize, 3]);
     const { value, grads } = tf.variableGrads(() => pixelMse(model.apply(x, { training: true }) as tf.Tensor, y), vars);
     const list = vars.map((v) => grads[v.name]!);
-    const flat = tf.tidy(() => tf.concat(list.map((g) => tf.reshape(g, [-1])))).dataSync() as Float32Array;
+    const joined = tf.tidy(() => tf.concat(list.map((g) => tf.reshape(g, [-1]))));
+    const flat = joined.dataSync() as Float32Array;
+    joined.dispose();
     if (prev) cos.push(cosine(prev, flat));
     prev = flat;
     losses.push(value.dataSync()[0]!);

@@ -41,11 +41,15 @@ for (const overlap of list(arg('overlaps', '16,24,32'))) {
 if (!existsSync(data)) {
   console.log(`context: skipped, no benchmark images at ${data}`);
 } else {
+  const images: { f: string; hr: Image; lr: Image }[] = [];
+  for (const f of readdirSync(data).sort()) {
+    const hr = modcrop(await loadImage(join(data, f)), 4);
+    images.push({ f, hr, lr: degrade(hr, 4) });
+  }
   for (const tile of [...list(arg('tiles', '16,32')), 0]) {
     const cells: string[] = [];
-    for (const f of readdirSync(data).sort()) {
-      const hr = modcrop(await loadImage(join(data, f)), 4);
-      const sr = await up.upscaleImage(degrade(hr, 4), tile ? { tileSize: tile, overlap: 0 } : { tileSize: 100000, overlap: 0 });
+    for (const { f, hr, lr } of images) {
+      const sr = await up.upscaleImage(lr, tile ? { tileSize: tile, overlap: 0 } : { tileSize: 100000, overlap: 0 });
       let mean = 0;
       const n = hr.width * hr.height;
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) mean += sr.data[i * 3 + c]! - hr.data[i * hr.channels + (hr.channels === 1 ? 0 : c)]!;
