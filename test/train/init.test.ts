@@ -12,7 +12,9 @@ before(async () => {
 });
 
 function rms(t: tf.Tensor): number {
-  return tf.tidy(() => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]!));
+  const r = tf.tidy(() => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]!));
+  t.dispose();
+  return r;
 }
 
 test('a freshly initialised SRResNet x4 (paper size) starts near mid-grey, with quiet residual branches', () => {
@@ -25,13 +27,20 @@ test('a freshly initialised SRResNet x4 (paper size) starts near mid-grey, with 
     assert.ok(Math.abs(gamma('block0_bn2') - 0.1) < 1e-7 && Math.abs(gamma('block15_bn2') - 0.1) < 1e-7, 'branch-closing BN gamma');
     assert.equal(gamma('block0_bn1'), 1);
     assert.equal(gamma('body_bn'), 1);
-    // Training mode, as the first step sees it. Outputs are in [-1, 1] units; with the plain
-    // He/Glorot init (gamma 1 everywhere, full-size tail) it was 1.33 on this input; now 0.13.
-    const y = model.apply(x, { training: true }) as tf.Tensor;
-    const r = rms(y);
-    y.dispose();
+    // Training mode, as the first step sees it; outputs are in [-1, 1] units (0.13 here).
+    const firstOutputRms = () => rms(model.apply(x, { training: true }) as tf.Tensor);
+    const r = firstOutputRms();
     assert.ok(r < 0.5, `first output rms ${r.toFixed(3)} in [-1, 1] units`);
     assert.ok(r > 1e-3, `first output rms ${r.toFixed(3)}: a dead network would not learn either`);
+    // The plain He/Glorot init (gamma 1 everywhere, full-size tail) fails the bound (1.33 here).
+    tf.tidy(() => {
+      for (const w of namedWeights(model)) {
+        if (/_bn2\/gamma$/.test(w.name)) w.variable.write(tf.onesLike(w.variable.read()));
+        if (w.name === 'tail_conv/kernel') w.variable.write(tf.mul(w.variable.read(), 10));
+      }
+    });
+    const plain = firstOutputRms();
+    assert.ok(plain > 0.5, `plain init: first output rms ${plain.toFixed(3)}`);
   } finally {
     x.dispose();
     model.dispose();
