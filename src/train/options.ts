@@ -35,6 +35,8 @@ export interface TrainOptions {
   vggWeights?: string;
   advWeight: number;
   init?: string;
+  /** How a generator without --init starts: 'interpolate' (SRResNet as a linear interpolator) or 'random'. */
+  genInit: GenInit;
   logEvery: number;
   valEvery: number;
   ckptEvery: number;
@@ -47,6 +49,9 @@ export interface TrainOptions {
   /** sosr/tosr: frames decoded from the start of each training video */
   videoFrames: number;
 }
+
+export const GEN_INITS = ['interpolate', 'random'] as const;
+export type GenInit = (typeof GEN_INITS)[number];
 
 export function defaults(mode: TrainMode): TrainOptions {
   return {
@@ -68,6 +73,7 @@ export function defaults(mode: TrainMode): TrainOptions {
     discChannels: 64,
     content: 'mse',
     advWeight: 1e-3,
+    genInit: 'interpolate',
     logEvery: 10,
     valEvery: 500,
     ckptEvery: 200,
@@ -113,7 +119,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
 }
 
 const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames'] as const;
-const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'content', 'mode'] as const;
+const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode'] as const;
 
 /**
  * Merges layers of settings (later wins) into validated options. Accepted keys are the
@@ -189,6 +195,7 @@ function validate(o: TrainOptions): TrainOptions {
     }
     if (!existsSync(o.vggWeights)) throw new SrError(`--vgg-weights ${o.vggWeights}: file not found`);
   }
+  if (!GEN_INITS.includes(o.genInit)) throw new SrError(`--gen-init must be ${GEN_INITS.join(' or ')}, got '${o.genInit}'`);
   if (o.init && !existsSync(o.init)) throw new SrError(`--init ${o.init}: weights file not found`);
   if (o.advWeight < 0) throw new SrError(`--adv-weight must be >= 0, got ${o.advWeight}`);
   return Object.freeze({ ...o, lrSchedule: o.lrSchedule.map((p) => [...p] as [number, number]) });

@@ -155,7 +155,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       dataState = c.state.data as PatchDatasetState | SequenceDatasetState;
       say(`resuming ${o.out} from step ${step}`);
     } else {
-      seededInit(pool.local.g.model, o.seed);
+      seededInit(pool.local.g.model, o.seed, { interpolate: o.genInit === 'interpolate' && configs.g.type === 'srresnet' });
       if (pool.local.d) seededInit(pool.local.d.model, o.seed + 1);
       if (o.init) {
         const { tensors, metadata } = readSafetensors(o.init);

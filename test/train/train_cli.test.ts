@@ -31,7 +31,8 @@ function lossEntries(log: LogEntry[]): LogEntry[] {
 
 test('train srresnet: finite losses, validation PSNR rises, run folder complete', async () => {
   const out = join(root, 'srresnet');
-  const o = resolveOptions('srresnet', { ...tiny, data, val, out, steps: 80, lr: 2e-3, valEvery: 80, ckptEvery: 40 });
+  // From random weights: this test is about learning at all (the interpolating start has its own test).
+  const o = resolveOptions('srresnet', { ...tiny, data, val, out, steps: 80, lr: 2e-3, valEvery: 80, ckptEvery: 40, genInit: 'random' });
   const r = await train(o, { backend: 'wasm', quiet: true });
   assert.equal(r.step, 80);
   for (const e of lossEntries(r.log)) assert.ok(Number.isFinite(e.losses!['pixel']!), `step ${e.step}`);
@@ -128,6 +129,10 @@ test('a config file (YAML) holds options, flags override it, the effective confi
   const bad = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '3'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^error: --scale must be 2, 4 or 8, got 3\n$/);
+  assert.equal(saved.genInit, 'interpolate', 'the default start is saved with the run');
+  const badInit = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--data', data, '--out', out, '--gen-init', 'zeros'], { encoding: 'utf8' });
+  assert.equal(badInit.status, 1);
+  assert.match(badInit.stderr, /^error: --gen-init must be interpolate or random, got 'zeros'\n$/);
 });
 
 test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {

@@ -15,7 +15,7 @@ const FLAG_TO_OPTION: Record<string, string> = {
   data: 'data', out: 'out', val: 'val', scale: 'scale', steps: 'steps', batch: 'batch', patch: 'patch', lr: 'lr',
   lrSchedule: 'lrSchedule', beta1: 'beta1', workers: 'workers', accumulate: 'accumulate', seed: 'seed', blocks: 'blocks',
   channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
-  init: 'init', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
+  init: 'init', genInit: 'genInit', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
   temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames',
 };
 
@@ -35,6 +35,7 @@ function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Com
     .option('--workers <n>', 'data-parallel replicas, one per thread (default: number of cores)')
     .option('--accumulate <n>', 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)')
     .option('--seed <n>', 'seed for weights and data (default 1)')
+    .option('--gen-init <kind>', "generator start without --init: 'interpolate' (SRResNet begins as linear x2 per stage) or 'random' (default interpolate)")
     .option('--blocks <n>', 'residual blocks of the generator (default 16)')
     .option('--channels <n>', 'generator feature channels (default 64)')
     .option('--log-every <n>', 'steps between log lines (default 10)')
