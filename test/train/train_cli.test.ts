@@ -138,7 +138,11 @@ test('a config file (YAML) holds options, flags override it, the effective confi
 test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {
   const args = (out: string) => [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '24', '--ckpt-every', '2', '--log-every', '1', '--lr', '1e-3', '--workers', '1', '--no-progress'];
   const ref = join(root, 'ref');
+  const t0 = Date.now();
   assert.equal(spawnSync(process.execPath, args(ref), { encoding: 'utf8' }).status, 0);
+  // Kill times are fractions of how long the whole run takes on this machine, so the first
+  // attempt is interrupted however fast or slow the machine is.
+  const runMs = Date.now() - t0;
 
   const killed = join(root, 'killed');
   let kills = 0;
@@ -146,7 +150,7 @@ test('SIGKILL at any moment leaves a run that resumes to the same weights as an 
     const child = spawn(process.execPath, [...args(killed), ...(attempt > 0 ? ['--resume'] : [])], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Kill at varied moments: while starting, mid-step, mid-checkpoint.
-    const delay = 900 + ((attempt * 677) % 1400);
+    const delay = runMs * (0.6 + ((attempt * 0.37) % 0.5) - 0.25);
     const timer = setTimeout(() => child.kill('SIGKILL'), delay);
     const code = await exited;
     clearTimeout(timer);
