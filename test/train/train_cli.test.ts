@@ -138,25 +138,44 @@ test('a config file (YAML) holds options, flags override it, the effective confi
 test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {
   const args = (out: string) => [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '24', '--ckpt-every', '2', '--log-every', '1', '--lr', '1e-3', '--workers', '1', '--no-progress'];
   const ref = join(root, 'ref');
-  const t0 = Date.now();
   assert.equal(spawnSync(process.execPath, args(ref), { encoding: 'utf8' }).status, 0);
-  // Kill times are fractions of how long the whole run takes on this machine, so the first
-  // attempt is interrupted however fast or slow the machine is.
-  const runMs = Date.now() - t0;
 
+  // Kills are timed by the run's own progress (the step its log has reached, then a few ms more,
+  // to land mid-step or mid-checkpoint), not by the clock, so machine speed and load cannot make
+  // the run finish before it is killed or be killed forever during start-up.
   const killed = join(root, 'killed');
+  const loggedStep = (): number => {
+    const log = join(killed, 'log.jsonl');
+    if (!existsSync(log)) return 0;
+    let step = 0;
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      try {
+        step = Math.max(step, (JSON.parse(line) as { step: number }).step);
+      } catch {
+        // a line being written
+      }
+    }
+    return step;
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let kills = 0;
-  for (let attempt = 0; attempt < 12; attempt++) {
-    const child = spawn(process.execPath, [...args(killed), ...(attempt > 0 ? ['--resume'] : [])], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // Kill at varied moments: while starting, mid-step, mid-checkpoint.
-    const delay = runMs * (0.6 + ((attempt * 0.37) % 0.5) - 0.25);
-    const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-    const code = await exited;
-    clearTimeout(timer);
-    if (code === 0) break;
-    kills += 1;
+  for (const [i, target] of [3, 8, 13, 19].entries()) {
+    const child = spawn(process.execPath, [...args(killed), ...(i > 0 ? ['--resume'] : [])], { stdio: 'ignore' });
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) => child.on('exit', (code) => ((exitCode = code), resolve())));
+    while (exitCode === undefined) {
+      if (loggedStep() >= target) {
+        await sleep((i * 7) % 20);
+        child.kill('SIGKILL');
+        break;
+      }
+      await sleep(5);
+    }
+    await exited;
+    if (exitCode !== 0) kills += 1;
   }
+  const last = spawnSync(process.execPath, [...args(killed), '--resume'], { encoding: 'utf8' });
+  assert.equal(last.status, 0, last.stderr);
   assert.ok(kills >= 1, 'the run was never interrupted; the test proves nothing');
   assert.ok(existsSync(join(killed, 'generator.safetensors')), 'the killed run never finished');
   const a = readSafetensors(join(ref, 'generator.safetensors')).tensors;
