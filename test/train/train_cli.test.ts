@@ -177,7 +177,6 @@ test('SIGKILL at any moment leaves a run that resumes to the same weights as an 
   const last = spawnSync(process.execPath, [...args(killed), '--resume'], { encoding: 'utf8' });
   assert.equal(last.status, 0, last.stderr);
   assert.ok(kills >= 1, 'the run was never interrupted; the test proves nothing');
-  assert.ok(existsSync(join(killed, 'generator.safetensors')), 'the killed run never finished');
   const a = readSafetensors(join(ref, 'generator.safetensors')).tensors;
   const b = readSafetensors(join(killed, 'generator.safetensors')).tensors;
   for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, `weights differ at ${name} after ${kills} kills`);
