@@ -64,7 +64,7 @@ function linearX2(x: Float32Array, h: number, w: number): Float32Array {
   return out;
 }
 
-test('the interpolating init makes SRResNet x4 start as linear x2 twice (at 16 channels, not only the paper's 64), and stays trainable', () => {
+test('the interpolating init makes SRResNet x4 start as linear x2 twice (checked at 16 channels), and stays trainable', () => {
   const model = buildModel({ type: 'srresnet', scale: 4, blocks: 2, channels: 16 });
   const h = 12, w = 10;
   const x = tf.tidy(() => tf.add(tf.mul(randomTensor([1, h, w, 3], 3), 0.5), 0.5));
