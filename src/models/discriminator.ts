@@ -4,9 +4,9 @@
 //
 // The model has two outputs: the logit and its sigmoid. The trainer uses the logit so that
 // -log D(G(x)) is computed as softplus(-logit), which does not overflow when D saturates.
-import * as tfl from '@tensorflow/tfjs-layers';
-import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { registerArchitecture, type ModelConfig } from './registry.js';
+import { SpecWriter, buildTfjsModel, type NetSpec } from './spec.js';
 
 export interface DiscriminatorConfig extends ModelConfig {
   readonly type: 'srgan-discriminator';
@@ -14,29 +14,30 @@ export interface DiscriminatorConfig extends ModelConfig {
   readonly channels: number;
 }
 
-type T = SymbolicTensor;
-
 // [filters as a multiple of `channels`, stride] for the eight conv layers.
 const PLAN: ReadonlyArray<[number, number]> = [
   [1, 1], [1, 2], [2, 1], [2, 2], [4, 1], [4, 2], [8, 1], [8, 2],
 ];
 
-export function buildDiscriminator(cfg: DiscriminatorConfig): tfl.LayersModel {
+export function describeDiscriminator(cfg: DiscriminatorConfig): NetSpec {
   const C = cfg.channels;
-  const input = tfl.input({ shape: [cfg.size, cfg.size, 3], name: 'hr' });
-  let x: T = input;
+  const s = new SpecWriter('hr');
+  let x = 'hr';
   PLAN.forEach(([mult, stride], i) => {
     const first = i === 0;
-    x = tfl.layers.conv2d({ name: `d${i}_conv`, filters: C * mult, kernelSize: 3, strides: stride, padding: 'same', useBias: first, kernelInitializer: 'heNormal' }).apply(x) as T;
-    if (!first) x = tfl.layers.batchNormalization({ name: `d${i}_bn`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as T;
-    x = tfl.layers.leakyReLU({ name: `d${i}_lrelu`, alpha: 0.2 }).apply(x) as T;
+    x = s.conv(`d${i}_conv`, x, C * mult, 3, { stride, bias: first });
+    if (!first) x = s.bn(`d${i}_bn`, x);
+    x = s.lrelu(`d${i}_lrelu`, x, 0.2);
   });
-  x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as T;
-  x = tfl.layers.dense({ name: 'fc1', units: 1024 }).apply(x) as T;
-  x = tfl.layers.leakyReLU({ name: 'fc1_lrelu', alpha: 0.2 }).apply(x) as T;
-  const logit = tfl.layers.dense({ name: 'fc2', units: 1 }).apply(x) as T;
-  const prob = tfl.layers.activation({ name: 'prob', activation: 'sigmoid' }).apply(logit) as T;
-  return tfl.model({ inputs: input, outputs: [logit, prob], name: 'srgan_discriminator' });
+  x = s.flatten('flatten', x);
+  x = s.lrelu('fc1_lrelu', s.dense('fc1', x, 1024), 0.2);
+  const logit = s.dense('fc2', x, 1);
+  const prob = s.sigmoid('prob', logit);
+  return { name: 'srgan_discriminator', input: { name: 'hr', shape: [cfg.size, cfg.size, 3] }, layers: s.layers, outputs: [logit, prob] };
+}
+
+export function buildDiscriminator(cfg: DiscriminatorConfig): tfl.LayersModel {
+  return buildTfjsModel(describeDiscriminator(cfg));
 }
 
 function finalSide(size: number): number {
@@ -67,5 +68,6 @@ registerArchitecture<DiscriminatorConfig>({
     channels: { kind: 'int', default: 64, min: 4, max: 256, help: 'filters of the first layer (doubles every other block)' },
   },
   build: buildDiscriminator,
+  describe: describeDiscriminator,
   paramCount: discriminatorParams,
 });

@@ -4,6 +4,7 @@
 // Registration is explicit (models/index.ts imports each architecture), never by scanning files.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError, closest } from '../util/errors.js';
+import type { NetSpec } from './spec.js';
 
 export type ConfigValue = number | string | boolean;
 export type ModelConfig = { readonly type: string } & Readonly<Record<string, ConfigValue>>;
@@ -23,6 +24,8 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   description: string;
   fields: Readonly<Record<string, FieldSpec>>;
   build(config: C): tfl.LayersModel;
+  /** The layer list both engines read (models/spec.ts); networks the trainer never trains may lack one. */
+  describe?(config: C): NetSpec;
   /** Parameter count from the formula, independent of TF.js (tests compare the two). */
   paramCount(config: C): number;
   /** Forward-pass FLOPs (multiply + add = 2) for an input of h x w pixels, documented per architecture. */

@@ -7,10 +7,9 @@
 // Input: LR RGB in [0, 1]; output: HR RGB in [-1, 1] (linear, no tanh, as in the paper).
 // Convolutions followed by batch norm carry no bias: BN's beta makes it redundant.
 // PReLU slopes are per channel, shared over height and width.
-import * as tfl from '@tensorflow/tfjs-layers';
-import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { PixelShuffle } from './layers/pixel_shuffle.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { registerArchitecture, type ModelConfig } from './registry.js';
+import { SpecWriter, buildTfjsModel, type NetSpec } from './spec.js';
 
 export interface SRResNetConfig extends ModelConfig {
   readonly type: 'srresnet';
@@ -19,41 +18,31 @@ export interface SRResNetConfig extends ModelConfig {
   readonly channels: number;
 }
 
-type T = SymbolicTensor;
-
-function conv(name: string, filters: number, kernel: number, bias: boolean, x: T): T {
-  return tfl.layers.conv2d({ name, filters, kernelSize: kernel, padding: 'same', useBias: bias, kernelInitializer: 'heNormal' }).apply(x) as T;
-}
-function bn(name: string, x: T): T {
-  // Keras' default momentum (0.99) and epsilon (1e-3) would differ from the paper's PyTorch/TF
-  // reference models; 0.9 and 1e-5 follow them.
-  return tfl.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 }).apply(x) as T;
-}
-function prelu(name: string, x: T): T {
-  return tfl.layers.prelu({ name, sharedAxes: [1, 2], alphaInitializer: tfl.initializers.constant({ value: 0.25 }) }).apply(x) as T;
-}
-
-export function buildSRResNet(cfg: SRResNetConfig): tfl.LayersModel {
+export function describeSRResNet(cfg: SRResNetConfig): NetSpec {
   const C = cfg.channels;
-  const input = tfl.input({ shape: [null, null, 3], name: 'lr' });
-  const head = prelu('head_prelu', conv('head_conv', C, 9, true, input));
+  const s = new SpecWriter('lr');
+  const head = s.prelu('head_prelu', s.conv('head_conv', 'lr', C, 9));
   let x = head;
   for (let i = 0; i < cfg.blocks; i++) {
     const p = `block${i}`;
-    let y = bn(`${p}_bn1`, conv(`${p}_conv1`, C, 3, false, x));
-    y = prelu(`${p}_prelu`, y);
-    y = bn(`${p}_bn2`, conv(`${p}_conv2`, C, 3, false, y));
-    x = tfl.layers.add({ name: `${p}_add` }).apply([x, y]) as T;
+    let y = s.bn(`${p}_bn1`, s.conv(`${p}_conv1`, x, C, 3, { bias: false }));
+    y = s.prelu(`${p}_prelu`, y);
+    y = s.bn(`${p}_bn2`, s.conv(`${p}_conv2`, y, C, 3, { bias: false }));
+    x = s.add(`${p}_add`, x, y);
   }
-  x = bn('body_bn', conv('body_conv', C, 3, false, x));
-  x = tfl.layers.add({ name: 'long_skip' }).apply([head, x]) as T;
+  x = s.bn('body_bn', s.conv('body_conv', x, C, 3, { bias: false }));
+  x = s.add('long_skip', head, x);
   for (let i = 0; i < Math.log2(cfg.scale); i++) {
-    x = conv(`up${i}_conv`, 4 * C, 3, true, x);
-    x = new PixelShuffle({ scale: 2, name: `up${i}_shuffle` }).apply(x) as T;
-    x = prelu(`up${i}_prelu`, x);
+    x = s.conv(`up${i}_conv`, x, 4 * C, 3);
+    x = s.shuffle(`up${i}_shuffle`, x, 2);
+    x = s.prelu(`up${i}_prelu`, x);
   }
-  const out = tfl.layers.conv2d({ name: 'tail_conv', filters: 3, kernelSize: 9, padding: 'same', kernelInitializer: 'glorotNormal' }).apply(x) as T;
-  return tfl.model({ inputs: input, outputs: out, name: 'srresnet' });
+  const out = s.conv('tail_conv', x, 3, 9, { init: 'glorotNormal' });
+  return { name: 'srresnet', input: { name: 'lr', shape: [null, null, 3] }, layers: s.layers, outputs: [out] };
+}
+
+export function buildSRResNet(cfg: SRResNetConfig): tfl.LayersModel {
+  return buildTfjsModel(describeSRResNet(cfg));
 }
 
 /**
@@ -95,6 +84,7 @@ registerArchitecture<SRResNetConfig>({
     channels: { kind: 'int', default: 64, min: 4, max: 512, help: 'feature channels' },
   },
   build: buildSRResNet,
+  describe: describeSRResNet,
   paramCount: srresnetParams,
   flops: srresnetFlops,
 });

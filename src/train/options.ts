@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
 import type { ContentLoss } from '../losses/perceptual.js';
+import { ENGINES, type EngineName } from './engine.js';
 
 export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
 
@@ -48,6 +49,10 @@ export interface TrainOptions {
   motionEps: number;
   /** sosr/tosr: frames decoded from the start of each training video */
   videoFrames: number;
+  /** What computes the gradients: ONNX Runtime's native kernels, or TF.js (the reference). */
+  engine: EngineName;
+  /** onnx: intra-op threads per replica (workers x threads should match the cores). */
+  threads: number;
 }
 
 export const GEN_INITS = ['interpolate', 'random'] as const;
@@ -82,6 +87,8 @@ export function defaults(mode: TrainMode): TrainOptions {
     temporalWeight: 1,
     motionEps: 0.1,
     videoFrames: 32,
+    engine: 'onnx',
+    threads: 1,
   };
 }
 
@@ -118,8 +125,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames'] as const;
-const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode'] as const;
+const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads'] as const;
+const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode', 'engine'] as const;
 
 /**
  * Merges layers of settings (later wins) into validated options. Accepted keys are the
@@ -154,11 +161,16 @@ export function resolveOptions(mode: TrainMode, ...layers: Array<Record<string, 
   o.mode = mode;
   // Default workers: as many as there are cores, but a number the batch splits evenly over (16
   // images on 3 or 6 cores would otherwise be an error nobody asked for).
-  if (!layers.some((l) => l['workers'] !== undefined)) {
-    let w = Math.max(1, Math.min(availableParallelism(), o.batch));
+  const given = (k: string) => layers.some((l) => l[k] !== undefined);
+  // ONNX Runtime spreads one step over the cores itself (bench/train_engines.ts measured one
+  // two-thread session against two one-thread replicas); TF.js's WASM backend runs one thread,
+  // so there every core gets a replica.
+  if (!given('workers')) {
+    let w = o.engine === 'onnx' ? 1 : Math.max(1, Math.min(availableParallelism(), o.batch));
     while (w > 1 && o.batch % (w * o.accumulate) !== 0) w -= 1;
     o.workers = w;
   }
+  if (!given('threads')) o.threads = Math.max(1, Math.floor(availableParallelism() / o.workers));
   return validate(o);
 }
 
@@ -195,6 +207,8 @@ function validate(o: TrainOptions): TrainOptions {
     }
     if (!existsSync(o.vggWeights)) throw new SrError(`--vgg-weights ${o.vggWeights}: file not found`);
   }
+  if (!ENGINES.includes(o.engine)) throw new SrError(`--engine must be ${ENGINES.join(' or ')}, got '${o.engine}'`);
+  intPos('threads');
   if (!GEN_INITS.includes(o.genInit)) throw new SrError(`--gen-init must be ${GEN_INITS.join(' or ')}, got '${o.genInit}'`);
   if (o.init && !existsSync(o.init)) throw new SrError(`--init ${o.init}: weights file not found`);
   if (o.advWeight < 0) throw new SrError(`--adv-weight must be >= 0, got ${o.advWeight}`);

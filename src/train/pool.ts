@@ -89,7 +89,7 @@ export class ReplicaPool {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
-    this.local.dispose();
+    await this.local.dispose();
   }
 }
 

@@ -137,6 +137,8 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     advWeight: o.advWeight,
     beta1: o.beta1,
     ...(o.mode === 'tosr' ? { temporalWeight: o.temporalWeight } : {}),
+    engine: o.engine,
+    threads: o.threads,
   };
   const pool = await ReplicaPool.create(setup, { workers: o.workers, accumulate: o.accumulate, backend: run.backend });
   let ds: PatchDataset | SequenceDataset | null = null;
@@ -168,6 +170,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       } else if (o.mode === 'srgan') {
         say('warning: training SRGAN from random weights; the paper starts from a trained SRResNet (--init)');
       }
+      pool.local.pullModels();
     }
     await pool.broadcastState();
 
@@ -197,6 +200,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     let lastVal: { psnr: number; ssim: number; step: number } | undefined;
     const validate = async () => {
       if (!o.val) return;
+      pool.local.syncModels();
       let first = true;
       const r = await evaluate({
         dir: o.val,
@@ -276,6 +280,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     if (interrupted && step % o.ckptEvery !== 0) await checkpoint();
     progress.stop();
     if (!interrupted) {
+      pool.local.syncModels();
       await saveModel(pool.local.g.model, configs.g, join(o.out, 'generator.safetensors'), {
         metadata: { step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data },
       });

@@ -31,7 +31,31 @@ export interface WarpPlan {
  * Precomputes a warp for a batch of flows. `flow` is either interleaved (u, v) per pixel,
  * [batch, height, width, 2], or one Flow per batch item.
  */
+export interface WarpTables {
+  /** 4 * batch*height*width flat source pixels, corner-major */
+  indices: Int32Array;
+  /** bilinear weights in the same order */
+  weights: Float32Array;
+  inFrame: Uint8Array;
+}
+
 export function warpPlan(flow: Float32Array | readonly Flow[], batch: number, height: number, width: number): WarpPlan {
+  const t = warpTables(flow, batch, height, width);
+  const indices = tf.tensor2d(t.indices, [t.indices.length, 1], 'int32');
+  const weights = tf.tensor3d(t.weights, [4, batch * height * width, 1]);
+  return {
+    batch,
+    height,
+    width,
+    indices,
+    weights,
+    inFrame: t.inFrame,
+    dispose: () => tf.dispose([indices, weights]),
+  };
+}
+
+/** The gather indices and weights of a warp as plain arrays (the ONNX engine feeds them to its graph). */
+export function warpTables(flow: Float32Array | readonly Flow[], batch: number, height: number, width: number): WarpTables {
   const P = batch * height * width;
   const get: (i: number) => [number, number] = Array.isArray(flow)
     ? (() => {
@@ -79,17 +103,7 @@ export function warpPlan(flow: Float32Array | readonly Flow[], batch: number, he
       wts[k * P + i] = inside ? w : 0;
     });
   }
-  const indices = tf.tensor2d(idx, [4 * P, 1], 'int32');
-  const weights = tf.tensor3d(wts, [4, P, 1]);
-  return {
-    batch,
-    height,
-    width,
-    indices,
-    weights,
-    inFrame,
-    dispose: () => tf.dispose([indices, weights]),
-  };
+  return { indices: idx, weights: wts, inFrame };
 }
 
 /** out = warp(img) for img [batch, height, width, channels]; differentiable w.r.t. img. */

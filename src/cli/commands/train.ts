@@ -16,7 +16,7 @@ const FLAG_TO_OPTION: Record<string, string> = {
   lrSchedule: 'lrSchedule', beta1: 'beta1', workers: 'workers', accumulate: 'accumulate', seed: 'seed', blocks: 'blocks',
   channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
   init: 'init', genInit: 'genInit', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
-  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames',
+  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads',
 };
 
 function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Command {
@@ -32,7 +32,9 @@ function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Com
     .option('--lr <rate>', 'constant learning rate (default 1e-4)')
     .option('--lr-schedule <list>', "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'")
     .option('--beta1 <b>', 'Adam beta1 (default 0.9)')
-    .option('--workers <n>', 'data-parallel replicas, one per thread (default: number of cores)')
+    .option('--engine <name>', "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)")
+    .option('--workers <n>', 'data-parallel replicas, one per thread (default: 1 on onnx, the number of cores on tfjs)')
+    .option('--threads <n>', 'onnx: threads of each replica (default: the cores divided by --workers)')
     .option('--accumulate <n>', 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)')
     .option('--seed <n>', 'seed for weights and data (default 1)')
     .option('--gen-init <kind>', "generator start without --init: 'interpolate' (SRResNet begins as linear x2 per stage) or 'random' (default interpolate)")

@@ -1,0 +1,133 @@
+// Convolution with TensorFlow's 'same' padding on NCHW activations and a kernel stored in TF's
+// layout [kh, kw, cin, cout] (the layout of the safetensors files), and its two gradients.
+//
+// Each gradient has several formulations with very different speeds in ONNX Runtime's CPU
+// kernels, depending on the layer's shape (the numbers in the training-engine issue, and
+// `node dist/bench/train_engines.js --profile`). `chooseFormulation` picks by shape; the
+// environment variables SRGAN_CONV_DX / SRGAN_CONV_DW force one, for benchmarks and tests.
+//
+// Input gradient:
+//   flipped   Conv of dY with the kernel flipped in space and with cin/cout swapped (stride 1)
+//   transpose ConvTranspose of dY with the forward kernel (any stride)
+// Filter gradient (all produce the TF layout directly or with one small transpose):
+//   im2col    the k*k shifted views of the padded input side by side, one MatMul with dY
+//   tap       one MatMul per kernel tap (k*k small products)
+//   batchconv a Conv in which the batch plays the channels: input x^T, "kernel" dY^T
+import type { Value } from './builder.js';
+import type { Tape, Grad } from './tape.js';
+
+export type DxFormulation = 'flipped' | 'transpose';
+export type DwFormulation = 'im2col' | 'tap' | 'batchconv';
+
+export interface ConvGeometry {
+  n: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  h: number;
+  w: number;
+  ho: number;
+  wo: number;
+  /** Padding before and after, per spatial axis: [top, left, bottom, right] as ONNX orders it. */
+  pads: [number, number, number, number];
+}
+
+export function convGeometry(xShape: readonly number[], kShape: readonly number[], stride: number): ConvGeometry {
+  const [n, cin, h, w] = xShape as [number, number, number, number];
+  const [k, k2, kc, cout] = kShape as [number, number, number, number];
+  if (k !== k2) throw new Error(`conv: only square kernels, got ${k}x${k2}`);
+  if (kc !== cin) throw new Error(`conv: kernel for ${kc} input channels on a ${cin}-channel input`);
+  const ho = Math.ceil(h / stride);
+  const wo = Math.ceil(w / stride);
+  // TensorFlow's 'same': the odd pixel of padding goes after (bottom/right).
+  const th = Math.max((ho - 1) * stride + k - h, 0);
+  const tw = Math.max((wo - 1) * stride + k - w, 0);
+  const pads: [number, number, number, number] = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+  return { n, cin, cout, k, stride, h, w, ho, wo, pads };
+}
+
+export function chooseFormulation(c: ConvGeometry): { dx: DxFormulation; dw: DwFormulation } {
+  const envDx = process.env['SRGAN_CONV_DX'] as DxFormulation | undefined;
+  const envDw = process.env['SRGAN_CONV_DW'] as DwFormulation | undefined;
+  const dx: DxFormulation = c.stride > 1 ? 'transpose' : envDx ?? (c.k === 3 && c.cout > c.cin ? 'transpose' : 'flipped');
+  let dw: DwFormulation;
+  // im2col holds k*k copies of the input: fine for 3x3, far too much for a 9x9 at full resolution.
+  if (c.k * c.k * c.cin * c.n * c.ho * c.wo > 64e6) dw = 'tap';
+  else dw = 'im2col';
+  if (envDw) dw = envDw;
+  if (dx === 'flipped' && c.stride > 1) throw new Error('conv: the flipped-kernel input gradient needs stride 1');
+  return { dx, dw };
+}
+
+/** y = conv(x, kernel) (+ bias), 'same' padding. Kernel [k, k, cin, cout] (TF), bias [cout]. */
+export function conv2d(t: Tape, x: Value, kernel: Value, bias: Value | null, stride = 1): Value {
+  const g = t.g;
+  const c = convGeometry(x.shape, kernel.shape, stride);
+  const wOnnx = g.node('Transpose', [kernel], { perm: [3, 2, 0, 1] }, [c.cout, c.cin, c.k, c.k]);
+  const attrs = { kernel_shape: [c.k, c.k], pads: c.pads, strides: [stride, stride] };
+  const y = g.node('Conv', bias ? [x, wOnnx, bias] : [x, wOnnx], attrs, [c.n, c.cout, c.ho, c.wo]);
+  t.record(bias ? [x, kernel, bias] : [x, kernel], [y], ([dy]) => {
+    const f = chooseFormulation(c);
+    const dx = t.needs(x) ? inputGradient(t, dy!, kernel, wOnnx, c, f.dx) : null;
+    const dk = t.needs(kernel) ? filterGradient(t, x, dy!, c, f.dw) : null;
+    const db = bias && t.needs(bias) ? g.node('ReduceSum', [dy!, g.int64([0, 2, 3])], { keepdims: 0 }, [c.cout]) : null;
+    return bias ? [dx, dk, db] : [dx, dk];
+  });
+  return y;
+}
+
+function inputGradient(t: Tape, dy: Value, kernel: Value, wOnnx: Value, c: ConvGeometry, how: DxFormulation): Grad {
+  const g = t.g;
+  const xShape = [c.n, c.cin, c.h, c.w];
+  if (how === 'flipped') {
+    // W'[cin, cout, i, j] = W[k-1-i, k-1-j, cin, cout]: reverse the two spatial axes, then transpose.
+    const big = 1 << 30;
+    const flipped = g.node('Slice', [kernel, g.int64([-1, -1]), g.int64([-big, -big]), g.int64([0, 1]), g.int64([-1, -1])], {}, kernel.shape);
+    const w = g.node('Transpose', [flipped], { perm: [2, 3, 0, 1] }, [c.cin, c.cout, c.k, c.k]);
+    const [pt, pl, pb, pr] = c.pads;
+    // The adjoint of 'same' padding (pt before, pb after) pads the output gradient pb before, pt after.
+    return g.node('Conv', [dy, w], { kernel_shape: [c.k, c.k], pads: [c.k - 1 - pt, c.k - 1 - pl, c.k - 1 - pb, c.k - 1 - pr] }, xShape);
+  }
+  const s = c.stride;
+  const [pt, pl, pb, pr] = c.pads;
+  const opH = c.h - (s * (c.ho - 1) + c.k - pt - pb);
+  const opW = c.w - (s * (c.wo - 1) + c.k - pl - pr);
+  return g.node('ConvTranspose', [dy, wOnnx], { kernel_shape: [c.k, c.k], pads: c.pads, strides: [s, s], output_padding: [opH, opW] }, xShape);
+}
+
+function filterGradient(t: Tape, x: Value, dy: Value, c: ConvGeometry, how: DwFormulation): Grad {
+  const g = t.g;
+  const [pt, pl, pb, pr] = c.pads;
+  const hp = c.h + pt + pb;
+  const wp = c.w + pl + pr;
+  const padded = pt + pl + pb + pr > 0 ? g.node('Pad', [x, g.int64([0, 0, pt, pl, 0, 0, pb, pr])], {}, [c.n, c.cin, hp, wp]) : x;
+  const xt = g.node('Transpose', [padded], { perm: [1, 0, 2, 3] }, [c.cin, c.n, hp, wp]);
+  if (how === 'batchconv') {
+    const dyt = g.node('Transpose', [dy], { perm: [1, 0, 2, 3] }, [c.cout, c.n, c.ho, c.wo]);
+    const r = g.node('Conv', [xt, dyt], { kernel_shape: [c.ho, c.wo], dilations: [c.stride, c.stride] }, [c.cin, c.cout, c.k, c.k]);
+    return g.node('Transpose', [r], { perm: [2, 3, 0, 1] }, [c.k, c.k, c.cin, c.cout]);
+  }
+  const m = c.n * c.ho * c.wo;
+  const dy2 = g.node('Reshape', [g.node('Transpose', [dy], { perm: [0, 2, 3, 1] }, [c.n, c.ho, c.wo, c.cout]), g.int64([m, c.cout])], {}, [m, c.cout]);
+  const s = c.stride;
+  const views: Value[] = [];
+  for (let i = 0; i < c.k; i++) {
+    for (let j = 0; j < c.k; j++) {
+      views.push(g.node('Slice', [xt, g.int64([i, j]), g.int64([i + (c.ho - 1) * s + 1, j + (c.wo - 1) * s + 1]), g.int64([2, 3]), g.int64([s, s])], {}, [c.cin, c.n, c.ho, c.wo]));
+    }
+  }
+  if (how === 'im2col') {
+    const cols = g.node('Concat', views, { axis: 0 }, [c.k * c.k * c.cin, c.n, c.ho, c.wo]);
+    const a = g.node('Reshape', [cols, g.int64([c.k * c.k * c.cin, m])], {}, [c.k * c.k * c.cin, m]);
+    const prod = g.node('MatMul', [a, dy2], {}, [c.k * c.k * c.cin, c.cout]);
+    return g.node('Reshape', [prod, g.int64([c.k, c.k, c.cin, c.cout])], {}, [c.k, c.k, c.cin, c.cout]);
+  }
+  const taps = views.map((v) => {
+    const a = g.node('Reshape', [v, g.int64([c.cin, m])], {}, [c.cin, m]);
+    const p = g.node('MatMul', [a, dy2], {}, [c.cin, c.cout]);
+    return g.node('Reshape', [p, g.int64([1, c.cin, c.cout])], {}, [1, c.cin, c.cout]);
+  });
+  const all = g.node('Concat', taps, { axis: 0 }, [c.k * c.k, c.cin, c.cout]);
+  return g.node('Reshape', [all, g.int64([c.k, c.k, c.cin, c.cout])], {}, [c.k, c.k, c.cin, c.cout]);
+}

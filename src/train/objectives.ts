@@ -1,0 +1,200 @@
+// The training modes as objectives, registered by name like the architectures: each declares its
+// networks, the data it trains on and its loss terms per phase, once for each engine (the ONNX
+// graph for ONNX Runtime, TF.js ops for the reference engine). Everything else (replicas,
+// micro-batches, batch-statistics averaging, the gradient exchange, Adam) is shared machinery
+// that never asks which mode it runs.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { SrError, closest } from '../util/errors.js';
+import type { Value } from '../graph/builder.js';
+import type { Tape } from '../graph/tape.js';
+import { meanSquaredError, maskedMse, softplusMean, weightedSum, unstack, warp } from '../graph/ops.js';
+import { pixelMse } from '../losses/pixel.js';
+import { generatorAdversarialLoss, discriminatorLosses } from '../losses/adversarial.js';
+import { vggContentLoss, CONTENT_LAYERS, VGG_RESCALE, type ContentLoss } from '../losses/perceptual.js';
+import { weightedMse, tosrLoss } from '../video/losses.js';
+import type { WarpPlan } from '../video/warp.js';
+
+export type Phase = 'g' | 'd';
+
+/** What a phase's loss may depend on besides the networks. */
+export interface LossSettings {
+  content: ContentLoss;
+  advWeight: number;
+  temporalWeight: number;
+}
+
+/** The graph side of a phase: inputs as NCHW values and the networks as emitters. */
+export interface GraphPhase {
+  t: Tape;
+  /** g: LR [n*frames, 3, l, l] in [0, 1]; d: unused */
+  lr: Value;
+  /** HR [n*frames, 3, P, P] in [-1, 1] */
+  hr: Value;
+  /** d: the generator's output of the preceding g phase */
+  fake?: Value;
+  /** sosr: per-pixel weights [n, 1, P, P]; tosr: warp indices/weights and mask [n, 1, P, P] */
+  aux: { weights?: Value; warpIndices?: Value; warpWeights?: Value; mask?: Value };
+  generator(x: Value): Value;
+  /** The discriminator's logit; in the d phase successive calls chain the moving statistics. */
+  discriminator(x: Value): Value;
+  vgg(x: Value): Value;
+  settings: LossSettings;
+}
+
+/** The TF.js side: the same terms on NHWC tensors, inside tf.variableGrads. */
+export interface TfjsPhase {
+  lr: tf.Tensor4D;
+  hr: tf.Tensor4D;
+  fake?: tf.Tensor4D;
+  aux: { weights?: tf.Tensor4D; plan?: WarpPlan; mask?: tf.Tensor4D };
+  generator: tfl.LayersModel;
+  discriminator?: tfl.LayersModel;
+  vgg?: tfl.LayersModel;
+  settings: LossSettings;
+}
+
+export interface PhaseLoss<V, S = V> {
+  /** Named terms, logged as they are (before their weights). */
+  terms: Record<string, V>;
+  total: V;
+  /** g phase of a GAN: the SR output, the fakes of the d phase. */
+  sr?: S;
+}
+
+export interface Objective {
+  name: string;
+  description: string;
+  data: 'patches' | 'sequences';
+  /** Networks trained, in phase order: 'g' (generator) and for GANs 'd'. */
+  phases: readonly Phase[];
+  graphLoss(phase: Phase, p: GraphPhase): PhaseLoss<Value>;
+  tfjsLoss(phase: Phase, p: TfjsPhase): PhaseLoss<tf.Scalar, tf.Tensor4D>;
+}
+
+const registry = new Map<string, Objective>();
+
+export function registerObjective(o: Objective): void {
+  if (registry.has(o.name)) throw new Error(`objective '${o.name}' registered twice`);
+  registry.set(o.name, o);
+}
+
+export function objectiveNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export function getObjective(name: string): Objective {
+  const o = registry.get(name);
+  if (!o) {
+    const hint = closest(name, objectiveNames());
+    throw new SrError(`unknown training mode '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${objectiveNames().join(', ')}`);
+  }
+  return o;
+}
+
+function contentGraph(p: GraphPhase, sr: Value): [string, Value] {
+  if (p.settings.content === 'mse') return ['pixel', meanSquaredError(p.t, sr, p.hr)];
+  // Feature maps scaled by 1/12.75 before the MSE: the squared error scales by its square.
+  const fs = p.vgg(sr);
+  const fh = p.vgg(p.hr);
+  const mse = meanSquaredError(p.t, fs, fh);
+  return [p.settings.content, weightedSum(p.t, [[mse, VGG_RESCALE * VGG_RESCALE]])];
+}
+
+registerObjective({
+  name: 'srresnet',
+  description: 'SRResNet: pixel-wise MSE between SR and HR',
+  data: 'patches',
+  phases: ['g'],
+  graphLoss(_phase, p) {
+    const pixel = meanSquaredError(p.t, p.generator(p.lr), p.hr);
+    return { terms: { pixel }, total: pixel };
+  },
+  tfjsLoss(_phase, p) {
+    const pixel = pixelMse(p.generator.apply(p.lr, { training: true }) as tf.Tensor4D, p.hr);
+    return { terms: { pixel }, total: pixel };
+  },
+});
+
+registerObjective({
+  name: 'srgan',
+  description: 'SRGAN: content loss (MSE or VGG features) + adversarial loss, against the discriminator',
+  data: 'patches',
+  phases: ['g', 'd'],
+  graphLoss(phase, p): PhaseLoss<Value> {
+    if (phase === 'g') {
+      const sr = p.generator(p.lr);
+      const [name, content] = contentGraph(p, sr);
+      const adversarial = softplusMean(p.t, p.discriminator(sr), -1);
+      return { terms: { [name]: content, adversarial }, total: weightedSum(p.t, [[content, 1], [adversarial, p.settings.advWeight]]), sr };
+    }
+    const dReal = softplusMean(p.t, p.discriminator(p.hr), -1);
+    const dFake = softplusMean(p.t, p.discriminator(p.fake!), 1);
+    return { terms: { d_real: dReal, d_fake: dFake }, total: weightedSum(p.t, [[dReal, 1], [dFake, 1]]) };
+  },
+  tfjsLoss(phase, p): PhaseLoss<tf.Scalar, tf.Tensor4D> {
+    if (phase === 'g') {
+      const sr = p.generator.apply(p.lr, { training: true }) as tf.Tensor4D;
+      const content = p.settings.content === 'mse' ? pixelMse(sr, p.hr) : vggContentLoss(p.vgg!, CONTENT_LAYERS[p.settings.content], sr, p.hr);
+      const [logit] = p.discriminator!.apply(sr, { training: true }) as tf.Tensor[];
+      const adversarial = generatorAdversarialLoss(logit!);
+      const total = tf.add(content, tf.mul(adversarial, p.settings.advWeight)) as tf.Scalar;
+      return { terms: { [p.settings.content === 'mse' ? 'pixel' : p.settings.content]: content, adversarial }, total, sr };
+    }
+    const [logitReal] = p.discriminator!.apply(p.hr, { training: true }) as tf.Tensor[];
+    const [logitFake] = p.discriminator!.apply(p.fake!, { training: true }) as tf.Tensor[];
+    const { real, fake } = discriminatorLosses(logitReal!, logitFake!);
+    return { terms: { d_real: real, d_fake: fake }, total: tf.add(real, fake) as tf.Scalar };
+  },
+});
+
+registerObjective({
+  name: 'sosr',
+  description: 'SoSR (Zhang, Liu & Xiong 2019): MSE weighted by each pixel\'s motion',
+  data: 'sequences',
+  phases: ['g'],
+  graphLoss(_phase, p) {
+    const sr = p.generator(p.lr);
+    const weighted = meanSquaredError(p.t, sr, p.hr, p.aux.weights!);
+    const pixel = meanSquaredError(p.t, sr, p.hr);
+    return { terms: { pixel_weighted: weighted, pixel }, total: weighted };
+  },
+  tfjsLoss(_phase, p) {
+    const sr = p.generator.apply(p.lr, { training: true }) as tf.Tensor4D;
+    const weighted = weightedMse(sr, p.hr, p.aux.weights!);
+    return { terms: { pixel_weighted: weighted, pixel: tf.mean(tf.squaredDifference(sr, p.hr)) as tf.Scalar }, total: weighted };
+  },
+});
+
+registerObjective({
+  name: 'tosr',
+  description: 'ToSR (Zhang, Liu & Xiong 2019): MSE plus siamese warp losses between consecutive SR frames',
+  data: 'sequences',
+  phases: ['g'],
+  graphLoss(_phase, p) {
+    const t = p.t;
+    const sr = p.generator(p.lr);
+    const n = sr.shape[0]! / 2;
+    const srPair = framePair(t, sr, n);
+    const [hrPrev, hrCur] = framePair(t, p.hr, n);
+    const warped = warp(t, srPair[1]!, p.aux.warpIndices!, p.aux.warpWeights!);
+    const pixel = meanSquaredError(t, srPair[1]!, hrCur!);
+    const temporalSr = maskedMse(t, warped, srPair[0]!, p.aux.mask!);
+    const temporalHr = maskedMse(t, warped, hrPrev!, p.aux.mask!);
+    const lambda = p.settings.temporalWeight;
+    return { terms: { pixel, temporal_sr: temporalSr, temporal_hr: temporalHr }, total: weightedSum(t, [[pixel, 1], [temporalSr, lambda], [temporalHr, lambda]]) };
+  },
+  tfjsLoss(_phase, p) {
+    const sr = p.generator.apply(p.lr, { training: true }) as tf.Tensor4D;
+    const r = tosrLoss(sr, p.hr, p.aux.plan!, p.aux.mask!, p.settings.temporalWeight);
+    return { terms: { pixel: r.pixel, temporal_sr: r.temporalSr, temporal_hr: r.temporalHr }, total: r.total };
+  },
+});
+
+/** [2n, C, H, W] (frames t-1, t of each sample side by side) -> [prev, cur], differentiably. */
+function framePair(t: Tape, x: Value, n: number): Value[] {
+  const [, c, h, w] = x.shape as [number, number, number, number];
+  const r = t.g.node('Reshape', [x, t.g.int64([n, 2, c, h, w])], {}, [n, 2, c, h, w]);
+  t.record([x], [r], ([dy]) => [t.g.node('Reshape', [dy!, t.g.int64(x.shape)], {}, x.shape)]);
+  return unstack(t, r);
+}
