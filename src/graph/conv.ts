@@ -4,7 +4,7 @@
 // Each gradient has several formulations with very different speeds in ONNX Runtime's CPU
 // kernels, depending on the layer's shape (the numbers in the training-engine issue, and
 // `node dist/bench/train_engines.js --profile`). `chooseFormulation` picks by shape; the
-// environment variables SRGAN_CONV_DX / SRGAN_CONV_DW force one, for benchmarks and tests.
+// environment variables SRGAN_CONV_DX / SRGAN_CONV_DW force one for the 3x3 layers (benchmarks).
 //
 // Input gradient:
 //   flipped   Conv of dY with the kernel flipped in space and with cin/cout swapped (stride 1)
@@ -13,11 +13,14 @@
 //   im2col    the k*k shifted views of the padded input side by side, one MatMul with dY
 //   tap       one MatMul per kernel tap (k*k small products)
 //   batchconv a Conv in which the batch plays the channels: input x^T, "kernel" dY^T
+//   shiftdy   the k*k shifted (zero-padded) copies of dY side by side, one MatMul with the padded
+//             input: for few output channels (the 9x9 convolution to RGB) it copies k*k small
+//             maps where im2col and tap copy k*k full-depth inputs
 import type { Value } from './builder.js';
 import type { Tape, Grad } from './tape.js';
 
 export type DxFormulation = 'flipped' | 'transpose';
-export type DwFormulation = 'im2col' | 'tap' | 'batchconv';
+export type DwFormulation = 'im2col' | 'tap' | 'batchconv' | 'shiftdy';
 
 export interface ConvGeometry {
   n: number;
@@ -52,10 +55,14 @@ export function chooseFormulation(c: ConvGeometry): { dx: DxFormulation; dw: DwF
   const envDw = process.env['SRGAN_CONV_DW'] as DwFormulation | undefined;
   const dx: DxFormulation = c.stride > 1 ? 'transpose' : envDx ?? (c.k === 3 && c.cout > c.cin ? 'transpose' : 'flipped');
   let dw: DwFormulation;
-  // im2col holds k*k copies of the input: fine for 3x3, far too much for a 9x9 at full resolution.
-  if (c.k * c.k * c.cin * c.n * c.ho * c.wo > 64e6) dw = 'tap';
-  else dw = 'im2col';
-  if (envDw) dw = envDw;
+  // Measured on SRResNet x4 (bench/train_engines.ts, SRGAN_CONV_DW): one product per tap beats
+  // im2col, whose extra Concat copies the k*k views once more; with RGB input channels the
+  // per-tap products are too thin, and im2col's copies are small. For the 9x9 convolution to RGB
+  // the views of dY are 20x smaller than those of the 64-channel input.
+  if (c.cin <= 4) dw = 'im2col';
+  else if (c.stride === 1 && c.cout * 4 <= c.cin) dw = 'shiftdy';
+  else dw = 'tap';
+  if (envDw && c.k === 3) dw = envDw;
   if (dx === 'flipped' && c.stride > 1) throw new Error('conv: the flipped-kernel input gradient needs stride 1');
   return { dx, dw };
 }
@@ -102,6 +109,22 @@ function filterGradient(t: Tape, x: Value, dy: Value, c: ConvGeometry, how: DwFo
   const hp = c.h + pt + pb;
   const wp = c.w + pl + pr;
   const padded = pt + pl + pb + pr > 0 ? g.node('Pad', [x, g.int64([0, 0, pt, pl, 0, 0, pb, pr])], {}, [c.n, c.cin, hp, wp]) : x;
+  if (how === 'shiftdy') {
+    if (c.stride !== 1) throw new Error('conv: the shifted-gradient filter gradient needs stride 1');
+    // dW[i, j, c, o] = sum over padded positions q of x_pad[c, q] * dY[o, q - (i, j)]
+    const q = c.n * hp * wp;
+    const dyt = g.node('Transpose', [dy], { perm: [1, 0, 2, 3] }, [c.cout, c.n, c.ho, c.wo]);
+    const shifted: Value[] = [];
+    for (let i = 0; i < c.k; i++) {
+      for (let j = 0; j < c.k; j++) {
+        shifted.push(g.node('Pad', [dyt, g.int64([0, 0, i, j, 0, 0, c.k - 1 - i, c.k - 1 - j])], {}, [c.cout, c.n, hp, wp]));
+      }
+    }
+    const t = g.node('Reshape', [g.node('Concat', shifted, { axis: 0 }, [c.k * c.k * c.cout, c.n, hp, wp]), g.int64([c.k * c.k * c.cout, q])], {}, [c.k * c.k * c.cout, q]);
+    const xq = g.node('Reshape', [g.node('Transpose', [padded], { perm: [0, 2, 3, 1] }, [c.n, hp, wp, c.cin]), g.int64([q, c.cin])], {}, [q, c.cin]);
+    const prod = g.node('Reshape', [g.node('MatMul', [t, xq], {}, [c.k * c.k * c.cout, c.cin]), g.int64([c.k, c.k, c.cout, c.cin])], {}, [c.k, c.k, c.cout, c.cin]);
+    return g.node('Transpose', [prod], { perm: [0, 1, 3, 2] }, [c.k, c.k, c.cin, c.cout]);
+  }
   const xt = g.node('Transpose', [padded], { perm: [1, 0, 2, 3] }, [c.cin, c.n, hp, wp]);
   if (how === 'batchconv') {
     const dyt = g.node('Transpose', [dy], { perm: [1, 0, 2, 3] }, [c.cout, c.n, c.ho, c.wo]);
