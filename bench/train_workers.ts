@@ -30,6 +30,7 @@ const pools = new Map<number, ReplicaPool>();
 for (const w of [1, 2]) {
   const p = await ReplicaPool.create(setup, { workers: w, accumulate: 1, backend });
   seededInit(p.local.g.model, 1);
+  p.local.pullModels();
   await p.broadcastState();
   await p.step('g', batch(), 1e-4); // warm-up
   pools.set(w, p);

@@ -79,6 +79,16 @@ function prune(root: string, keep: number): void {
   for (const f of readdirSync(root)) if (f.startsWith('.tmp-') && !f.endsWith(`-${process.pid}`)) rmSync(join(root, f), { recursive: true, force: true });
 }
 
+/**
+ * Removes the half-written checkpoint folder of this process, for an exit in the middle of a
+ * save (a second Ctrl-C). Synchronous, so it can run just before process.exit.
+ */
+export function abandonCheckpointSave(runDir: string): void {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return;
+  for (const f of readdirSync(root)) if (f.startsWith('.tmp-') && f.endsWith(`-${process.pid}`)) rmSync(join(root, f), { recursive: true, force: true });
+}
+
 /** The newest complete checkpoint folder of a run, or null if there is none. */
 export function latestCheckpoint(runDir: string): string | null {
   const root = join(runDir, 'checkpoints');

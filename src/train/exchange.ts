@@ -55,8 +55,22 @@ export class ThreadExchangeHost implements GradientExchange {
     }
   }
 
+  private failure: Error | null = null;
+
+  /** A replica died: every waiting and later all-reduce fails with its error instead of waiting forever. */
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.waiters.forEach((w, i) => {
+      this.waiters[i] = null;
+      w?.();
+    });
+  }
+
   private async take(i: number): Promise<Float32Array> {
-    while (this.pending[i]!.length === 0) await new Promise<void>((resolve) => (this.waiters[i] = resolve));
+    while (this.pending[i]!.length === 0) {
+      if (this.failure) throw this.failure;
+      await new Promise<void>((resolve) => (this.waiters[i] = resolve));
+    }
     return this.pending[i]!.shift()!;
   }
 

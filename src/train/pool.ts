@@ -22,6 +22,8 @@ export interface PoolOptions {
 
 export class ReplicaPool {
   private queues: Pending[][] = [];
+  private failure: Error | null = null;
+  private closing = false;
 
   private constructor(
     readonly local: Replica,
@@ -41,15 +43,21 @@ export class ReplicaPool {
     const pool = new ReplicaPool(local, workers, host);
     workers.forEach((w, i) => {
       pool.queues[i] = [];
+      // A failed or dead worker fails its pending calls and the exchange, so rank 0 stops waiting
+      // for a gradient that will never come and the trainer can save what it has.
+      const fail = (err: Error) => {
+        pool.failure ??= err;
+        host!.fail(err);
+        for (const p of pool.queues[i]!.splice(0)) p.reject(err);
+      };
       w.on('message', (msg: { type: string; error?: string; value?: unknown }) => {
         if (msg.type === 'reduce') return host!.receive(i, msg as ReduceMessage);
-        const p = pool.queues[i]!.shift();
-        if (!p) return;
-        if (msg.type === 'error') p.reject(new Error(`training worker ${i + 1}: ${msg.error}`));
-        else p.resolve(msg.value);
+        if (msg.type === 'error') return fail(new Error(`training worker ${i + 1} failed: ${msg.error}`));
+        pool.queues[i]!.shift()?.resolve(msg.value);
       });
-      w.on('error', (err) => {
-        for (const p of pool.queues[i]!.splice(0)) p.reject(err);
+      w.on('error', (err) => fail(new Error(`training worker ${i + 1} failed: ${err.message}`)));
+      w.on('exit', (code) => {
+        if (!pool.closing) fail(new Error(`training worker ${i + 1} exited (code ${code})`));
       });
     });
     await Promise.all(workers.map((_, i) => pool.call(i, { type: 'init', setup, rank: i + 1, size: extra + 1, accumulate: opts.accumulate, backend: opts.backend })));
@@ -57,6 +65,7 @@ export class ReplicaPool {
   }
 
   private call(i: number, msg: object, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queues[i]!.push({ resolve, reject });
       this.workers[i]!.postMessage(msg, transfer);
@@ -72,12 +81,17 @@ export class ReplicaPool {
   async step(phase: Phase, batch: Shard, learningRate: number): Promise<Losses> {
     // Copies, not views: posting a view to a worker would clone its whole underlying buffer.
     const shards = splitShard(batch, this.size, true);
-    const remote = this.workers.map((_, i) => {
-      const s = shards[i + 1]!;
-      return this.call(i, { type: 'step', phase, shard: s, learningRate });
-    });
-    const losses = await this.local.step(phase, shards[0]!, learningRate);
-    await Promise.all(remote);
+    const remote = Promise.allSettled(this.workers.map((_, i) => this.call(i, { type: 'step', phase, shard: shards[i + 1]!, learningRate })));
+    let losses: Losses;
+    try {
+      losses = await this.local.step(phase, shards[0]!, learningRate);
+    } catch (err) {
+      // Rank 0's own failure: the workers wait for a mean that will not come; close() ends them.
+      this.failure ??= err as Error;
+      throw this.failure;
+    }
+    const failed = (await remote).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     return losses;
   }
 
@@ -88,6 +102,7 @@ export class ReplicaPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     await this.local.dispose();
   }

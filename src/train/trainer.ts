@@ -29,7 +29,8 @@ import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
 import { saveCheckpoint, latestCheckpoint, loadCheckpoint, readCheckpointState } from './checkpoint.js';
-import { learningRateAt, isVideoMode, type TrainOptions } from './options.js';
+import { learningRateAt, type TrainOptions } from './options.js';
+import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
 import { ProgressReporter } from '../util/progress.js';
 
@@ -128,6 +129,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
   await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 2));
 
   const configs = modelConfigs(o);
+  const objective = getObjective(o.mode);
   const setup: ReplicaSetup = {
     mode: o.mode,
     generator: configs.g,
@@ -181,10 +183,10 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       appendFileSync(logPath, JSON.stringify(e) + '\n');
     };
 
-    ds = isVideoMode(o.mode)
+    ds = objective.data === 'sequences'
       ? await SequenceDataset.open({
           dir: o.data,
-          mode: o.mode,
+          mode: o.mode as 'sosr' | 'tosr',
           scale: o.scale,
           patch: o.patch,
           batch: o.batch,
@@ -218,12 +220,14 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
       await writePlot(o.out, log, o.mode);
     };
-    const checkpoint = async () => {
+    let savedStep = ckptDir ? step : -1;
+    const checkpoint = async (data: unknown = ds!.state()) => {
       const s = pool.local.state();
+      savedStep = step;
       await saveCheckpoint(
         o.out,
         {
-          state: { step, optStep: s.optStep, data: ds!.state(), trainSeconds },
+          state: { step, optStep: s.optStep, data, trainSeconds },
           g: s.g,
           ...(s.d ? { d: s.d } : {}),
           opt: s.opt,
@@ -245,13 +249,28 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         interrupted = true;
         break;
       }
+      // A step whose data is already prefetched never leaves the microtask queue, so without this
+      // a Ctrl-C (a macrotask) would wait for the next file write, i.e. the next checkpoint.
+      await new Promise((resolve) => setImmediate(resolve));
       const t0 = performance.now();
+      const dataBefore = ds.state();
       const b = await ds.next();
       const batch: Shard = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
       if ('aux' in b) Object.assign(batch, { frames: b.frames, aux: b.aux, auxChannels: b.auxChannels });
       const rate = learningRateAt(o.lrSchedule, step);
-      const losses = await pool.step('g', batch, rate);
-      if (o.mode === 'srgan') Object.assign(losses, await pool.step('d', batch, rate));
+      const losses: Losses = {};
+      try {
+        for (const phase of objective.phases) Object.assign(losses, await pool.step(phase, batch, rate));
+      } catch (err) {
+        // Rank 0 applies an update only after every replica's gradient arrived, so its state is
+        // still that of the last completed step: keep it, with the data stream before this batch.
+        const why = (err as Error).message;
+        if (step > savedStep && step > 0) {
+          await checkpoint(dataBefore);
+          throw new SrError(`training stopped at step ${step + 1}: ${why}; checkpoint of step ${step} saved, continue with --resume`, { cause: err });
+        }
+        throw new SrError(`training stopped at step ${step + 1}: ${why}`, { cause: err });
+      }
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v)) throw new SrError(`training diverged at step ${step + 1}: loss '${k}' is ${v}; lower the learning rate or check the data`);
       }

@@ -20,7 +20,7 @@ port.on('message', (msg: { type: string; [k: string]: unknown }) => {
     return;
   }
   chain = chain.then(() => handle(msg)).catch((err: unknown) => {
-    port.postMessage({ type: 'error', error: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) });
+    port.postMessage({ type: 'error', error: err instanceof Error ? err.message : String(err) });
   });
 });
 

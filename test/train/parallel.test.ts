@@ -20,6 +20,7 @@ async function run(setup: ReplicaSetup, workers: number, accumulate: number, ste
   const pool = await ReplicaPool.create(setup, { workers, accumulate, backend: 'wasm' });
   seededInit(pool.local.g.model, 42);
   if (pool.local.d) seededInit(pool.local.d.model, 43);
+  pool.local.pullModels();
   await pool.broadcastState();
   const losses = [];
   for (let s = 0; s < steps; s++) {
@@ -34,10 +35,11 @@ async function run(setup: ReplicaSetup, workers: number, accumulate: number, ste
   return { losses, states };
 }
 
-for (const mode of ['srresnet', 'srgan'] as const) {
-  test(`${mode}: 2 workers equal 1 worker with 2 micro-batches, and replicas stay identical`, async () => {
+for (const [engine, mode] of [['onnx', 'srresnet'], ['onnx', 'srgan'], ['tfjs', 'srresnet'], ['tfjs', 'srgan']] as const) {
+  test(`${engine} ${mode}: 2 workers equal 1 worker with 2 micro-batches, and replicas stay identical`, async () => {
     const setup: ReplicaSetup = {
       mode,
+      engine,
       generator: resolveConfig({ type: 'srresnet', scale: 2, blocks: 1, channels: 8 }),
       ...(mode === 'srgan' ? { discriminator: resolveConfig({ type: 'srgan-discriminator', size: 16, channels: 4 }) } : {}),
       content: 'mse',
@@ -62,3 +64,17 @@ for (const mode of ['srresnet', 'srgan'] as const) {
     assert.ok(one.losses.length === 3 && Number.isFinite(one.losses[2]!['g_total']!));
   });
 }
+
+test('a worker that dies mid-step fails the step with its reason instead of leaving rank 0 waiting', async () => {
+  const setup: ReplicaSetup = { mode: 'srresnet', generator: resolveConfig({ type: 'srresnet', scale: 2, blocks: 1, channels: 8 }), content: 'mse', advWeight: 0, beta1: 0.9 };
+  const pool = await ReplicaPool.create(setup, { workers: 2, accumulate: 1, backend: 'wasm' });
+  await pool.step('g', batch(1), 1e-3);
+  const pending = pool.step('g', batch(2), 1e-3);
+  await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+  const t0 = Date.now();
+  await assert.rejects(pending, /training worker 1 exited/);
+  assert.ok(Date.now() - t0 < 5000);
+  // Later steps fail at once with the same reason.
+  await assert.rejects(pool.step('g', batch(3), 1e-3), /training worker 1 exited/);
+  await pool.close();
+});

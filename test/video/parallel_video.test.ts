@@ -38,6 +38,7 @@ async function run(mode: 'sosr' | 'tosr', workers: number, accumulate: number) {
   const setup: ReplicaSetup = { mode, generator: resolveConfig({ type: 'srresnet', scale: 2, blocks: 1, channels: 8 }), content: 'mse', advWeight: 0, beta1: 0.9, temporalWeight: 0.5 };
   const pool = await ReplicaPool.create(setup, { workers, accumulate, backend: 'wasm' });
   seededInit(pool.local.g.model, 42);
+  pool.local.pullModels();
   await pool.broadcastState();
   const losses = [];
   for (let s = 0; s < 3; s++) losses.push(await pool.step('g', batch(mode, 100 + 7 * s), 1e-3));

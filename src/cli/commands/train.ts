@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../../engine/backend.js';
 import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
+import { abandonCheckpointSave } from '../../train/checkpoint.js';
 import { SrError } from '../../util/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +69,10 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
   let interrupts = 0;
   const onSigint = () => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) {
+      abandonCheckpointSave(opts.out);
+      process.exit(130);
+    }
     process.stderr.write('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
