@@ -68,14 +68,14 @@ export function chooseFormulation(c: ConvGeometry): { dx: DxFormulation; dw: DwF
 }
 
 /** y = conv(x, kernel) (+ bias), 'same' padding. Kernel [k, k, cin, cout] (TF), bias [cout]. */
-export function conv2d(t: Tape, x: Value, kernel: Value, bias: Value | null, stride = 1): Value {
+export function conv2d(t: Tape, x: Value, kernel: Value, bias: Value | null, stride = 1, force?: { dx: DxFormulation; dw: DwFormulation }): Value {
   const g = t.g;
   const c = convGeometry(x.shape, kernel.shape, stride);
   const wOnnx = g.node('Transpose', [kernel], { perm: [3, 2, 0, 1] }, [c.cout, c.cin, c.k, c.k]);
   const attrs = { kernel_shape: [c.k, c.k], pads: c.pads, strides: [stride, stride] };
   const y = g.node('Conv', bias ? [x, wOnnx, bias] : [x, wOnnx], attrs, [c.n, c.cout, c.ho, c.wo]);
   t.record(bias ? [x, kernel, bias] : [x, kernel], [y], ([dy]) => {
-    const f = chooseFormulation(c);
+    const f = force ?? chooseFormulation(c);
     const dx = t.needs(x) ? inputGradient(t, dy!, kernel, wOnnx, c, f.dx) : null;
     const dk = t.needs(kernel) ? filterGradient(t, x, dy!, c, f.dw) : null;
     const db = bias && t.needs(bias) ? g.node('ReduceSum', [dy!, g.int64([0, 2, 3])], { keepdims: 0 }, [c.cout]) : null;

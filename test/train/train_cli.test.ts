@@ -186,11 +186,16 @@ test('SIGKILL at any moment leaves a run that resumes to the same weights as an 
   assert.ok(!readdirSync(join(killed, 'checkpoints')).some((f) => f.startsWith('.tmp-')), 'half-written checkpoints are cleaned up');
 });
 
-test('memory stays flat: live tensors do not grow over 300 steps', async () => {
-  const out = join(root, 'memory');
-  const o = resolveOptions('srresnet', { ...tiny, patch: 8, batch: 2, channels: 8, data, out, steps: 300, logEvery: 10, ckptEvery: 100, valEvery: 1000 });
-  const r = await train(o, { backend: 'wasm', quiet: true });
-  const counts = lossEntries(r.log).map((e) => e.tensors!);
-  assert.equal(counts.length, 30);
-  assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `live tensors: ${counts.join(' ')}`);
-});
+for (const engine of ['onnx', 'tfjs'] as const) {
+  test(`memory stays flat on ${engine}: live tensors and RSS do not grow over 300 steps`, async () => {
+    const out = join(root, `memory-${engine}`);
+    const o = resolveOptions('srresnet', { ...tiny, engine, patch: 8, batch: 2, channels: 8, data, out, steps: 300, logEvery: 10, ckptEvery: 100, valEvery: 1000 });
+    const r = await train(o, { backend: 'wasm', quiet: true });
+    const counts = lossEntries(r.log).map((e) => e.tensors!);
+    assert.equal(counts.length, 30);
+    assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `live tensors: ${counts.join(' ')}`);
+    // After the first 100 steps (sessions, arenas, caches warmed up) the process stops growing.
+    const rss = lossEntries(r.log).map((e) => e.rssMB!);
+    assert.ok(Math.max(...rss.slice(10)) - rss[9]! < 40, `RSS (MB) by log line: ${rss.join(' ')}`);
+  });
+}
