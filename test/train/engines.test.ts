@@ -12,6 +12,11 @@ import { OnnxEngine } from '../../src/train/engine_onnx.js';
 import { TfjsEngine } from '../../src/train/engine_tfjs.js';
 import type { Shard } from '../../src/train/shard.js';
 import { randomArray } from '../helpers/tf.js';
+import { randomVggWeights } from '../helpers/vgg_files.js';
+import { buildVgg19Features } from '../../src/models/vgg19.js';
+import { namedWeights, modelToArrays } from '../../src/models/weights.js';
+import { CONTENT_LAYERS } from '../../src/losses/perceptual.js';
+import * as tf from '@tensorflow/tfjs-core';
 
 await initBackend({ backend: 'wasm' });
 
@@ -59,14 +64,30 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
-for (const mode of ['srresnet', 'srgan', 'sosr', 'tosr'] as const) {
-  test(`${mode}: ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
+function randomVgg(content: 'vgg22' | 'vgg54') {
+  const layer = CONTENT_LAYERS[content];
+  const model = buildVgg19Features({ layers: [layer] });
+  const w = randomVggWeights(layer, 7);
+  tf.tidy(() => {
+    for (const { name, variable } of namedWeights(model)) {
+      const [l, kind] = name.split('/') as [string, 'kernel' | 'bias'];
+      const a = w.get(l)![kind];
+      variable.write(tf.tensor(a.data, a.shape));
+    }
+  });
+  return model;
+}
+
+const cases = [['srresnet', 'mse'], ['srgan', 'mse'], ['srgan', 'vgg22'], ['srgan', 'vgg54'], ['sosr', 'mse'], ['tosr', 'mse']] as const;
+for (const [mode, content] of cases) {
+  test(`${mode} (${content}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
     const objective = getObjective(mode);
     const g = net(G, 1);
     const d = mode === 'srgan' ? net(D, 2) : undefined;
-    const settings = { content: 'mse' as const, advWeight: 1e-3, temporalWeight: 0.7 };
-    const tfjs = new TfjsEngine({ objective, models: { g: g.model, ...(d ? { d: d.model } : {}) }, settings });
-    const onnx = new OnnxEngine({ objective, specs: { g: g.spec, ...(d ? { d: d.spec } : {}) }, settings, threads: 1 });
+    const settings = { content, advWeight: 1e-3, temporalWeight: 0.7 };
+    const vgg = content === 'mse' ? undefined : randomVgg(content);
+    const tfjs = new TfjsEngine({ objective, models: { g: g.model, ...(d ? { d: d.model } : {}) }, settings, ...(vgg ? { vgg } : {}) });
+    const onnx = new OnnxEngine({ objective, specs: { g: g.spec, ...(d ? { d: d.spec } : {}) }, settings, threads: 1, ...(vgg ? { vgg: modelToArrays(vgg) } : {}) });
     const nets = { g: g.state, ...(d ? { d: d.state } : {}) };
     const shard = shardFor(mode, 10);
     for (const phase of objective.phases as Phase[]) {
@@ -91,5 +112,29 @@ for (const mode of ['srresnet', 'srgan', 'sosr', 'tosr'] as const) {
     await tfjs.dispose();
     g.model.dispose();
     d?.model.dispose();
+    vgg?.dispose();
   });
 }
+
+test('a full replica step on ONNX Runtime moves every trained weight of G and D from its start', async () => {
+  const { Replica } = await import('../../src/train/replica.js');
+  const { soloExchange } = await import('../../src/train/exchange.js');
+  const r = await Replica.create({ mode: 'srgan', generator: G, discriminator: D, content: 'mse', advWeight: 1e-3, beta1: 0.9, engine: 'onnx' }, soloExchange);
+  assert.equal(r.engineName, 'onnx');
+  const before = r.state();
+  const shard = shardFor('srgan', 20);
+  await r.step('g', shard, 1e-3);
+  await r.step('d', shard, 1e-3);
+  const after = r.state();
+  for (const key of ['g', 'd'] as const) {
+    const trainable = new Set((key === 'g' ? r.g : r.d!).state.trainable.map((s) => s.name));
+    before[key]!.forEach((w, i) => {
+      if (!trainable.has(w.name)) return;
+      const moved = w.data.some((v, j) => v !== after[key]![i]!.data[j]);
+      assert.ok(moved, `${key} ${w.name} did not move`);
+    });
+  }
+  assert.equal(after.optStep.g, 1);
+  assert.equal(after.optStep.d, 1);
+  await r.dispose();
+});
