@@ -6,8 +6,11 @@
 //
 //   npm run build && node dist/bench/train_engines.js [--modes srresnet,srgan] [--rounds 3] [--steps 2]
 //     [--configs onnx:1x2,onnx:2x1,tfjs:2x1]   engine:workers x threads
-//     [--profile]   also one profiled ONNX step per mode: time per op type and the slowest nodes
-import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+//     [--profile]   also one profiled ONNX step per mode: time per op type and the slowest layers
+//     [--torch]     also the PyTorch reference (../shared/bench/torch_train_bench.py, Debian's
+//                   python3-torch) in every round, as a separate process, for the ratios
+import { readFileSync, rmSync, mkdtempSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/engine/backend.js';
@@ -34,6 +37,18 @@ const configs = arg('configs', 'onnx:1x2,onnx:2x1,tfjs:2x1').split(',').map((c) 
   return { label: c, engine: m[1] as EngineName, workers: Number(m[2]), threads: Number(m[3]) };
 });
 const backend = await initBackend({ backend: 'wasm' });
+const torchScript = join(process.cwd(), '..', 'shared', 'bench', 'torch_train_bench.py');
+const withTorch = process.argv.includes('--torch');
+if (withTorch && !existsSync(torchScript)) throw new Error(`--torch: ${torchScript} not found`);
+
+/** One round of the PyTorch reference in its own process (its warm-up step is not timed). */
+function torchRound(mode: string): number {
+  const args = [torchScript, '--rounds', '1', '--steps', String(steps), ...(mode === 'srgan' ? ['--gan'] : [])];
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'passive' } });
+  const m = /median samples\/s: ([\d.]+)/.exec(r.stdout ?? '');
+  if (!m) throw new Error(`PyTorch reference failed (apt-get install python3-torch): ${r.stderr || r.stdout}`);
+  return Number(m[1]);
+}
 
 const G = resolveConfig({ type: 'srresnet', scale: 4 });
 const D = resolveConfig({ type: 'srgan-discriminator', size: 96 });
@@ -68,7 +83,13 @@ for (const mode of modes) {
     pools.set(c.label, p);
   }
   const rate = new Map<string, number[]>(configs.map((c) => [c.label, []]));
+  if (withTorch) rate.set('torch', []);
   for (let r = 0; r < rounds; r++) {
+    if (withTorch) {
+      const sps = torchRound(mode);
+      rate.get('torch')!.push(sps);
+      console.log(`${mode} round ${r + 1}: torch ${sps.toFixed(2)} samples/s`);
+    }
     for (const c of configs) {
       const p = pools.get(c.label)!;
       const t0 = performance.now();
@@ -80,10 +101,13 @@ for (const mode of modes) {
   }
   for (const p of pools.values()) await p.close();
   const base = configs.find((c) => c.engine === 'tfjs');
-  for (const c of configs) {
-    const m = med(rate.get(c.label)!);
-    const ratio = base && base !== c ? `, ${(m / med(rate.get(base.label)!)).toFixed(2)}x ${base.label}` : '';
-    summary.push(`${mode.padEnd(8)} ${c.label.padEnd(10)} ${m.toFixed(2)} samples/s${ratio}`);
+  for (const label of [...(withTorch ? ['torch'] : []), ...configs.map((c) => c.label)]) {
+    const m = med(rate.get(label)!);
+    const ratios = [
+      ...(base && base.label !== label ? [`${(m / med(rate.get(base.label)!)).toFixed(2)}x ${base.label}`] : []),
+      ...(withTorch && label !== 'torch' ? [`${(m / med(rate.get('torch')!)).toFixed(2)}x torch`] : []),
+    ];
+    summary.push(`${mode.padEnd(8)} ${label.padEnd(10)} ${m.toFixed(2)} samples/s${ratios.length ? `  (${ratios.join(', ')})` : ''}`);
   }
 }
 console.log(`\nmedian samples/s (batch 16, 24x24 LR, 96x96 HR; ${rounds} rounds of ${steps} steps):`);
@@ -130,13 +154,16 @@ async function profile(mode: string): Promise<void> {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !e.args?.op_name) continue;
       if (second && ((e as unknown as { ts: number }).ts < (second as unknown as { ts: number }).ts)) continue;
       byOp.set(e.args.op_name, (byOp.get(e.args.op_name) ?? 0) + e.dur);
-      byNode.set(`${f.split('_')[0]}:${e.name.replace('_kernel_time', '')}`, (byNode.get(e.name) ?? 0) + e.dur);
+      // Node names are '<network>.<layer>[~grad]/<Op>#<n>' (graph/builder.ts): time per layer and direction.
+      const node = e.name.replace('_kernel_time', '');
+      const layer = node.includes('/') ? node.slice(0, node.lastIndexOf('/')) : '(loss, optimiser glue)';
+      byNode.set(layer, (byNode.get(layer) ?? 0) + e.dur);
       total += e.dur;
     }
   }
   console.log(`\nprofile of one ${mode} step (onnx, 2 threads): ${(total / 1e6).toFixed(3)} s in kernels`);
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${op.padEnd(18)} ${(us / 1e6).toFixed(3)} s  ${((100 * us) / total).toFixed(1)}%`);
-  console.log('  slowest nodes:');
-  for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    ${n.padEnd(40)} ${(us / 1e3).toFixed(1)} ms`);
+  console.log('  slowest layers (~grad: their gradients):');
+  for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 16)) console.log(`    ${n.padEnd(40)} ${(us / 1e3).toFixed(1)} ms`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -39,6 +39,8 @@ export class GraphBuilder {
   readonly inputs: OnnxValueInfo[] = [];
   readonly outputs: OnnxValueInfo[] = [];
   private counter = 0;
+  /** Prefix of the node names made now (a layer name; '<layer>~grad' for its gradient), for profiles. */
+  scope = '';
   private readonly constCache = new Map<string, Value>();
   /** Op type per node, in order (profiles and tests read it). */
   readonly opTypes: string[] = [];
@@ -61,7 +63,7 @@ export class GraphBuilder {
   node(op: string, inputs: ReadonlyArray<Value | string>, attrs: Attrs, shape: readonly number[], outName?: string): Value {
     const name = outName ?? this.fresh(op);
     this.nodes.push({
-      name: `n${this.nodes.length}_${op}`,
+      name: `${this.scope ? `${this.scope}/` : ''}${op}#${this.nodes.length}`,
       op_type: op,
       input: inputs.map((v) => (typeof v === 'string' ? v : v.name)),
       output: [name],

@@ -23,6 +23,7 @@ export function emitNetwork(t: Tape, spec: NetSpec, input: Value, weights: Reado
   const values = new Map<string, Value>([[spec.input.name, input]]);
   const stats = new Map<string, Value>();
   for (const l of spec.layers) {
+    t.g.scope = `${spec.name}.${l.name}`;
     const x = values.get(l.inputs[0]!)!;
     let y: Value;
     switch (l.kind) {
@@ -62,6 +63,7 @@ export function emitNetwork(t: Tape, spec: NetSpec, input: Value, weights: Reado
     }
     values.set(l.name, y);
   }
+  t.g.scope = '';
   return { outputs: spec.outputs.map((n) => values.get(n)!), stats };
 }
 

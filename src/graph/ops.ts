@@ -233,7 +233,7 @@ export function unstack(t: Tape, x: Value): Value[] {
   const [n, k, ...rest] = x.shape as number[];
   const outs: Value[] = [];
   const names = Array.from({ length: k! }, () => g.fresh('Split'));
-  g.nodes.push({ name: `n${g.nodes.length}_Split`, op_type: 'Split', input: [x.name], output: names, attribute: [{ name: 'axis', type: 2, i: 1 }] });
+  g.nodes.push({ name: `${g.scope}/Split#${g.nodes.length}`, op_type: 'Split', input: [x.name], output: names, attribute: [{ name: 'axis', type: 2, i: 1 }] });
   g.opTypes.push('Split');
   for (const name of names) outs.push(g.node('Reshape', [name, g.int64([n!, ...rest])], {}, [n!, ...rest]));
   t.record([x], outs, (dys) => {

@@ -10,6 +10,7 @@ import { GraphBuilder, type Value } from './builder.js';
 export type Grad = Value | null;
 
 interface Entry {
+  scope: string;
   ins: readonly Value[];
   outs: readonly Value[];
   back: (gOut: readonly Grad[]) => readonly Grad[];
@@ -33,7 +34,7 @@ export class Tape {
   record(ins: readonly Value[], outs: readonly Value[], back: Entry['back']): void {
     if (!ins.some((v) => this.needs(v))) return;
     for (const o of outs) this.live.add(o.name);
-    this.entries.push({ ins, outs, back });
+    this.entries.push({ scope: this.g.scope, ins, outs, back });
   }
 
   /** Gradients of the scalar `loss` with respect to every watched value that it depends on. */
@@ -44,6 +45,7 @@ export class Tape {
       const e = this.entries[i]!;
       const gOut = e.outs.map((o) => grads.get(o.name) ?? null);
       if (gOut.every((x) => x === null)) continue;
+      this.g.scope = `${e.scope}~grad`;
       const gIn = e.back(gOut);
       e.ins.forEach((v, k) => {
         const d = gIn[k];
@@ -52,6 +54,7 @@ export class Tape {
         grads.set(v.name, prev ? this.g.node('Add', [prev, d], {}, v.shape) : d);
       });
     }
+    this.g.scope = '';
     return grads;
   }
 }
