@@ -13,7 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/engine/backend.js';
 import { buildModel, srresnetFlops, type SRResNetConfig } from '../src/models/index.js';
 import { resolveConfig } from '../src/models/registry.js';
-import { Adam } from '../src/train/adam.js';
+import { NetState } from '../src/train/net_state.js';
+import { TfjsEngine } from '../src/train/engine_tfjs.js';
+import { getObjective } from '../src/train/objectives.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,38 +34,41 @@ for (const b of backends) {
   const backend = await initBackend({ backend: b, quiet: true });
   const reps = Number(arg('reps', backend === 'cpu' ? '1' : '3'));
   const model = buildModel(config);
-  const params = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const opt = new Adam(params, params.map((p) => p.name));
+  const state = new NetState(model, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  state.pull(model);
+  const engine = new TfjsEngine({ objective: getObjective('srresnet'), models: { g: model }, settings: { content: 'mse', advWeight: 0, temporalWeight: 0 } });
   const x = tf.randomUniform([1, 128, 128, 3]);
-  const lr = tf.randomUniform([16, 24, 24, 3]);
-  const hr = tf.randomUniform([16, 96, 96, 3], -1, 1);
+  const shard = {
+    lr: Float32Array.from({ length: 16 * 24 * 24 * 3 }, Math.random),
+    hr: Float32Array.from({ length: 16 * 96 * 96 * 3 }, () => Math.random() * 2 - 1),
+    n: 16, lrSize: 24, hrSize: 96,
+  };
 
-  const timeIt = (label: string, flops: number, fn: () => void): number => {
-    if (backend !== 'cpu') fn(); // warm-up: XNNPACK operator creation; the cpu backend has none
+  const timeIt = async (label: string, flops: number, fn: () => void | Promise<void>): Promise<number> => {
+    if (backend !== 'cpu') await fn(); // warm-up: XNNPACK operator creation; the cpu backend has none
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      fn();
+      await fn();
       times.push((performance.now() - t0) / 1000);
     }
     const median = times.sort((a, c) => a - c)[Math.floor(times.length / 2)]!;
     console.log(`${label.padEnd(42)} ${median.toFixed(3).padStart(9)} s  ${(flops / median / 1e9).toFixed(2).padStart(7)} GFLOP/s  [${backend}, median of ${reps}]`);
     return median;
   };
-  const fwd = timeIt('forward 1x3x128x128', fwdFlops, () => {
+  const fwd = await timeIt('forward 1x3x128x128', fwdFlops, () => {
     const y = model.predict(x) as tf.Tensor;
     y.dataSync();
     y.dispose();
   });
-  const step = timeIt('train step, batch 16, 24x24 LR -> 96x96', stepFlops, () => {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(model.apply(lr, { training: true }) as tf.Tensor, hr)) as tf.Scalar, params);
-    opt.apply(params.map((p) => grads[p.name]!), 1e-4);
-    value.dataSync();
-    tf.dispose([value, ...Object.values(grads)]);
+  const step = await timeIt('train step, batch 16, 24x24 LR -> 96x96', stepFlops, async () => {
+    const r = await engine.gradients('g', shard, 0, { g: state });
+    state.applyAdam(r.grads, 1e-4);
+    state.setStats(r.stats);
   });
   results[backend] = { fwd, step };
-  tf.dispose([x, lr, hr]);
-  opt.dispose();
+  x.dispose();
+  await engine.dispose();
   model.dispose();
 }
 const names = Object.keys(results);

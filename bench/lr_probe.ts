@@ -8,20 +8,20 @@
 //   npm run build && node dist/bench/lr_probe.js --run runs/srresnet-x4 [--lrs 1e-4,3e-5,1e-5]
 //     [--steps 8] [--batch 8] [--patch 128] [--data ../shared/data/train/sun-hays80] [--seed 99]
 //
-// One core, single replica, batch statistics over the whole batch (a 2-worker run normalises per
-// half batch); about 6 s per step at batch 8 x 128 px.
+// The training path's own pieces (ONNX Runtime engine, NetState's Adam), one replica with batch
+// statistics over the whole batch (a 2-worker run normalises per half batch).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend.js';
 import { PatchDataset, type PatchBatch } from '../src/data/patch_dataset.js';
-import { buildModel } from '../src/models/index.js';
-import { readModelConfig, assignArrays } from '../src/models/weights.js';
+import { buildModel, getArchitecture } from '../src/models/index.js';
+import { readModelConfig } from '../src/models/weights.js';
 import { readSafetensors } from '../src/models/safetensors.js';
 import { latestCheckpoint, readCheckpointState } from '../src/train/checkpoint.js';
-import { Adam } from '../src/train/adam.js';
-import { pixelMse } from '../src/losses/pixel.js';
+import { NetState } from '../src/train/net_state.js';
+import { OnnxEngine } from '../src/train/engine_onnx.js';
+import { getObjective } from '../src/train/objectives.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -86,35 +86,32 @@ const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 }
 
 const finals: number[] = [];
+const model = buildModel(config);
+const engine = new OnnxEngine({
+  objective: getObjective('srresnet'),
+  specs: { g: getArchitecture(config.type).describe!(config) },
+  settings: { content: 'mse', advWeight: 0, temporalWeight: 0 },
+  threads: 2,
+});
 for (const lr of lrs) {
-  const model = buildModel(config);
-  assignArrays(model, arrays, ckpt);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const names = model.trainableWeights.map((w) => w.originalName);
-  const opt = new Adam(vars, names);
-  opt.load('G/', optArrays, optStep, ckpt);
+  const state = new NetState(model, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  state.load(arrays, ckpt, { prefix: 'G/', arrays: optArrays, step: optStep });
   const losses: number[] = [];
   const cos: number[] = [];
   let prev: Float32Array | null = null;
   for (const b of batches) {
-    const x = tf.tensor4d(b.lr, [b.batch, b.lrSize, b.lrSize, 3]);
-    const y = tf.tensor4d(b.hr, [b.batch, b.hrSize, b.hrSize, 3]);
-    const { value, grads } = tf.variableGrads(() => pixelMse(model.apply(x, { training: true }) as tf.Tensor, y), vars);
-    const list = vars.map((v) => grads[v.name]!);
-    const joined = tf.tidy(() => tf.concat(list.map((g) => tf.reshape(g, [-1]))));
-    const flat = joined.dataSync() as Float32Array;
-    joined.dispose();
-    if (prev) cos.push(cosine(prev, flat));
-    prev = flat;
-    losses.push(value.dataSync()[0]!);
-    opt.apply(list, lr);
-    tf.dispose([x, y, value, ...list]);
+    const r = await engine.gradients('g', { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize }, 0, { g: state });
+    if (prev) cos.push(cosine(prev, r.grads));
+    prev = r.grads;
+    losses.push(r.losses['pixel']!);
+    state.applyAdam(r.grads, lr);
+    state.setStats(r.stats);
   }
-  opt.dispose();
-  model.dispose();
   const late = losses.slice(Math.floor(losses.length / 2));
   finals.push(mean(late));
   console.log(`lr ${lr.toExponential(0)}: loss per batch ${losses.map((l) => l.toFixed(5)).join(' ')}; mean cos(g_t, g_t-1) ${mean(cos).toFixed(3)} (min ${Math.min(...cos).toFixed(3)})`);
 }
+await engine.dispose();
+model.dispose();
 const best = Math.min(...finals);
 console.log(`mean loss over the second half of the batches, relative to the lowest: ${lrs.map((lr, i) => `${lr.toExponential(0)} ${(finals[i]! / best).toFixed(4)}`).join(', ')}  [${steps} steps, batch ${batch}, ${hrPatch} px]`);
