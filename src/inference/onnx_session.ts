@@ -1,6 +1,7 @@
 // One ONNX Runtime session and one tile through it; shared by the main thread and the workers.
 import ort from 'onnxruntime-node';
 import { ONNX_INPUT, ONNX_OUTPUT } from './onnx_export.js';
+import type { Image } from '../io/image.js';
 
 export type OrtSession = ort.InferenceSession;
 
@@ -46,4 +47,23 @@ export async function runSession(session: OrtSession, tile: Float32Array, h: num
   out.dispose();
   input.dispose();
   return hwc;
+}
+
+/**
+ * A whole-image evaluation method over a session (training validation on the ONNX engine): grey
+ * input is fed as three equal channels, the [-1, 1] output mapped to [0, 1] and clipped, as the
+ * TF.js runner does.
+ */
+export function sessionMethod(name: string, session: OrtSession): { name: string; run: (lr: Image) => Promise<Image> } {
+  return {
+    name,
+    run: async (lr) => {
+      const n = lr.width * lr.height;
+      const rgb = lr.channels === 3 ? lr.data : new Float32Array(3 * n).map((_, i) => lr.data[Math.floor(i / 3) * lr.channels]!);
+      const out = await runSession(session, rgb, lr.height, lr.width);
+      for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, (out[i]! + 1) / 2));
+      const scale = Math.round(Math.sqrt(out.length / 3 / n));
+      return { width: lr.width * scale, height: lr.height * scale, channels: 3, data: out };
+    },
+  };
 }

@@ -138,3 +138,22 @@ test('a full replica step on ONNX Runtime moves every trained weight of G and D 
   assert.equal(after.optStep.d, 1);
   await r.dispose();
 });
+
+test('validation on ONNX Runtime (exported generator) equals TF.js inference, RGB and grey', async () => {
+  const { exportOnnx } = await import('../../src/inference/onnx_export.js');
+  const { createSession, sessionMethod } = await import('../../src/inference/onnx_session.js');
+  const { generatorMethod } = await import('../../src/inference/tfjs_runner.js');
+  const g = net(G, 3);
+  const session = await createSession(exportOnnx(g.model, { config: G }).bytes, 1);
+  for (const channels of [3, 1] as const) {
+    const lr = { width: 9, height: 7, channels, data: randomArray(63 * channels, 40 + channels).map((v) => (v + 1) / 2) };
+    const a = await sessionMethod('m', session).run(lr);
+    const b = await generatorMethod('m', g.model).run(lr, 2);
+    assert.deepEqual([a.width, a.height, a.channels], [b.width, b.height, b.channels]);
+    let worst = 0;
+    a.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b.data[i]!))));
+    assert.ok(worst < 1e-4, `${channels} channel(s): outputs differ by ${worst}`);
+  }
+  await session.release();
+  g.model.dispose();
+});
