@@ -89,6 +89,30 @@ export function abandonCheckpointSave(runDir: string): void {
   for (const f of readdirSync(root)) if (f.startsWith('.tmp-') && f.endsWith(`-${process.pid}`)) rmSync(join(root, f), { recursive: true, force: true });
 }
 
+/**
+ * The newest checkpoint that loads and holds only finite numbers; a damaged one (a truncated or
+ * overwritten file) is reported through `warn` and the one before it is tried.
+ */
+export function loadResumable(runDir: string, warn: (message: string) => void): { dir: string; content: ReturnType<typeof loadCheckpoint> } {
+  const root = join(runDir, 'checkpoints');
+  const steps = completeSteps(root).reverse();
+  for (const [i, s] of steps.entries()) {
+    const dir = join(root, name(s));
+    try {
+      const content = loadCheckpoint(dir);
+      for (const a of [...content.g, ...(content.d ?? []), ...content.opt]) {
+        if (!a.data.every(Number.isFinite)) throw new Error(`tensor '${a.name}' holds values that are not finite numbers`);
+      }
+      return { dir, content };
+    } catch (err) {
+      const reason = (err as Error).message.replace(`${dir}: `, '');
+      const next = steps[i + 1];
+      warn(`warning: checkpoint ${name(s)} is corrupt (${reason}); ${next !== undefined ? `falling back to ${name(next)}` : 'no earlier checkpoint is left'}`);
+    }
+  }
+  throw new SrError(`--resume: no checkpoint of ${runDir} can be read (all ${steps.length} are corrupt); start a new run without --resume, or choose another --out`);
+}
+
 /** The newest complete checkpoint folder of a run, or null if there is none. */
 export function latestCheckpoint(runDir: string): string | null {
   const root = join(runDir, 'checkpoints');

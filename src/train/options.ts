@@ -92,18 +92,23 @@ export function defaults(mode: TrainMode): TrainOptions {
   };
 }
 
-/** "1e-4@0,1e-5@100000" -> [[0, 1e-4], [100000, 1e-5]]. */
+/** "1e-4@0,1e-5@100000" -> [[0, 1e-4], [100000, 1e-5]]: entries in increasing step order, from step 0. */
 export function parseSchedule(text: string): Array<[number, number]> {
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = text.split(',').map((p) => p.trim());
   const out = parts.map((p): [number, number] => {
+    if (!p) throw new SrError(`learning-rate schedule '${text}' has an empty entry (a stray comma); write entries like 1e-4@0,1e-5@100000`);
     const m = /^([0-9.eE+-]+)@(\d+)$/.exec(p);
     if (!m) throw new SrError(`learning-rate schedule entry '${p}' should look like 1e-4@0 (rate@step)`);
     const rate = Number(m[1]);
     if (!(rate > 0) || !Number.isFinite(rate)) throw new SrError(`learning rate '${m[1]}' in the schedule must be a positive number`);
     return [Number(m[2]), rate];
   });
-  out.sort((a, b) => a[0] - b[0]);
-  if (out.length === 0 || out[0]![0] !== 0) throw new SrError(`the learning-rate schedule '${text}' must start at step 0 (e.g. 1e-4@0,1e-5@100000)`);
+  if (out[0]![0] !== 0) throw new SrError(`the learning-rate schedule '${text}' must start at step 0 (e.g. 1e-4@0,1e-5@100000)`);
+  for (let i = 1; i < out.length; i++) {
+    const [prev, cur] = [out[i - 1]![0], out[i]![0]];
+    if (cur === prev) throw new SrError(`the learning-rate schedule '${text}' names step ${cur} twice`);
+    if (cur < prev) throw new SrError(`the learning-rate schedule '${text}' must list its steps in increasing order (${cur} comes after ${prev})`);
+  }
   return out;
 }
 

@@ -30,7 +30,7 @@ import { SrError } from '../util/errors.js';
 import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
-import { saveCheckpoint, latestCheckpoint, loadCheckpoint, readCheckpointState } from './checkpoint.js';
+import { saveCheckpoint, latestCheckpoint, loadResumable } from './checkpoint.js';
 import { learningRateAt, type TrainOptions } from './options.js';
 import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
@@ -120,14 +120,23 @@ function recordOptionChanges(runDir: string, config: Record<string, unknown>, st
 
 export async function train(o: TrainOptions, run: TrainRunOptions): Promise<TrainResult> {
   assertFastBackend('training');
+  const say = (m: string) => {
+    if (!run.quiet) process.stderr.write(`${m}\n`);
+  };
+  const newest = existsSync(o.out) ? latestCheckpoint(o.out) : null;
+  if (newest && !run.resume) {
+    throw new SrError(`${o.out} already holds a run (checkpoints/${basename(newest)}); add --resume to continue it, or choose another --out`);
+  }
+  if (run.resume && !newest) {
+    const what = !existsSync(o.out) ? 'does not exist' : existsSync(join(o.out, 'config.json')) ? 'holds no complete checkpoint' : 'is not a training run folder';
+    throw new SrError(`--resume: ${o.out} ${what}, so there is nothing to continue; start a new run without --resume`);
+  }
+  // Loaded before anything in the folder changes, so a run that cannot resume is left as it was.
+  const resumed = run.resume ? loadResumable(o.out, say) : null;
   mkdirSync(o.out, { recursive: true });
   const logPath = join(o.out, 'log.jsonl');
-  const ckptDir = latestCheckpoint(o.out);
-  if (ckptDir && !run.resume) {
-    throw new SrError(`${o.out} already holds a run (checkpoints/${basename(ckptDir)}); add --resume to continue it, or choose another --out`);
-  }
   const config = { ...o, backend: currentBackend() };
-  if (ckptDir) recordOptionChanges(o.out, config, readCheckpointState(ckptDir).step);
+  if (resumed) recordOptionChanges(o.out, config, resumed.content.state.step);
   await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 2));
 
   const configs = modelConfigs(o);
@@ -146,16 +155,13 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
   };
   const pool = await ReplicaPool.create(setup, { workers: o.workers, accumulate: o.accumulate, backend: run.backend });
   let ds: PatchDataset | SequenceDataset | null = null;
-  const say = (m: string) => {
-    if (!run.quiet) process.stderr.write(`${m}\n`);
-  };
   try {
     let step = 0;
     let trainSeconds = 0;
     let dataState: PatchDatasetState | SequenceDatasetState | undefined;
-    if (ckptDir) {
-      const c = loadCheckpoint(ckptDir);
-      pool.local.loadState({ ...c, optStep: c.state.optStep }, ckptDir);
+    if (resumed) {
+      const c = resumed.content;
+      pool.local.loadState({ ...c, optStep: c.state.optStep }, resumed.dir);
       step = c.state.step;
       trainSeconds = c.state.trainSeconds;
       dataState = c.state.data as PatchDatasetState | SequenceDatasetState;
@@ -178,7 +184,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     }
     await pool.broadcastState();
 
-    const log = ckptDir ? readLog(logPath, step) : [];
+    const log = resumed ? readLog(logPath, step) : [];
     await writeFileAtomic(logPath, log.map((e) => JSON.stringify(e) + '\n').join(''));
     const record = (e: LogEntry) => {
       log.push(e);
@@ -226,7 +232,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
       await writePlot(o.out, log, o.mode);
     };
-    let savedStep = ckptDir ? step : -1;
+    let savedStep = resumed ? step : -1;
     const checkpoint = async (data: unknown = ds!.state()) => {
       const s = pool.local.state();
       savedStep = step;
