@@ -69,10 +69,13 @@ test('a worker that dies mid-step fails the step with its reason instead of leav
   const setup: ReplicaSetup = { mode: 'srresnet', generator: resolveConfig({ type: 'srresnet', scale: 2, blocks: 1, channels: 8 }), content: 'mse', advWeight: 0, beta1: 0.9 };
   const pool = await ReplicaPool.create(setup, { workers: 2, accumulate: 1, backend: 'wasm' });
   await pool.step('g', batch(1), 1e-3);
-  const pending = pool.step('g', batch(2), 1e-3);
-  await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+  // Kill the worker once it has sent its gradient and waits for the mean: certainly mid-step.
+  const worker = (pool as unknown as { workers: Array<import('node:worker_threads').Worker> }).workers[0]!;
+  worker.on('message', (m: { type: string }) => {
+    if (m.type === 'reduce') void worker.terminate();
+  });
   const t0 = Date.now();
-  await assert.rejects(pending, /training worker 1 exited/);
+  await assert.rejects(pool.step('g', batch(2), 1e-3), /training worker 1 exited/);
   assert.ok(Date.now() - t0 < 5000);
   // Later steps fail at once with the same reason.
   await assert.rejects(pool.step('g', batch(3), 1e-3), /training worker 1 exited/);
