@@ -68,7 +68,7 @@ export interface TrainResult {
 
 export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig } {
   const g = resolveConfig({ type: 'srresnet', scale: o.scale, blocks: o.blocks, channels: o.channels });
-  if (o.mode !== 'srgan') return { g };
+  if (!getObjective(o.mode).phases.includes('d')) return { g };
   return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
 }
 

@@ -99,3 +99,12 @@ test('learning-rate schedules with duplicate steps, unsorted entries or stray co
   assert.throws(() => parseSchedule('1e-4@0,1e-5@200,2e-5@100'), /increasing order \(100 comes after 200\)/);
   assert.throws(() => parseSchedule('1e-5@100,1e-4@0'), /must start at step 0/);
 });
+
+test('a run resumes on the other engine: checkpoints are the same files', async () => {
+  const out = join(root, 'cross');
+  await train(resolveOptions('srresnet', { ...tiny, engine: 'tfjs', data, out, steps: 2, ckptEvery: 2 }), { backend: 'wasm', quiet: true });
+  const r = await train(resolveOptions('srresnet', { ...tiny, engine: 'onnx', data, out, steps: 4, ckptEvery: 2 }), { backend: 'wasm', quiet: true, resume: true });
+  assert.equal(r.step, 4);
+  const legs = readFileSync(join(out, 'resumes.jsonl'), 'utf8');
+  assert.match(legs, /"engine":\["tfjs","onnx"\]/);
+});
