@@ -28,6 +28,19 @@ export { registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames
 // Training
 export { resolveOptions as resolveTrainOptions, defaults as trainDefaults, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions } from './train/options.js';
 export { train, modelConfigs, type TrainRunOptions, type TrainResult, type LogEntry } from './train/trainer.js';
+export {
+  registerObjective, getObjective, objectiveNames,
+  type Objective, type Phase, type LossSettings, type GraphPhase, type TfjsPhase, type PhaseLoss,
+} from './train/objectives.js';
+export { ENGINES as TRAIN_ENGINES, type EngineName as TrainEngineName, type StepEngine, type MicroResult } from './train/engine.js';
+export { NetState, type Slot, type AdamOptions } from './train/net_state.js';
+export { buildStepGraph, type StepGraph, type StepGraphSpec, type StepShape } from './train/step_graph.js';
+
+// Training-step graphs (ONNX): builder, reverse-mode tape, differentiable ops
+export { GraphBuilder, GRAPH_OPSET, type Value as GraphValue } from './graph/builder.js';
+export { Tape } from './graph/tape.js';
+export { conv2d, chooseFormulation, type Formulation, type FwdFormulation, type DxFormulation, type DwFormulation } from './graph/conv.js';
+export { emitNetwork, emitVgg19 } from './graph/network.js';
 
 // Inference
 export {

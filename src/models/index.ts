@@ -3,8 +3,9 @@ import './srresnet.js';
 import './discriminator.js';
 import './vgg19.js';
 export * from './registry.js';
-export { buildSRResNet, srresnetParams, srresnetFlops, type SRResNetConfig } from './srresnet.js';
-export { buildDiscriminator, discriminatorParams, type DiscriminatorConfig } from './discriminator.js';
+export { buildSRResNet, describeSRResNet, srresnetParams, srresnetFlops, type SRResNetConfig } from './srresnet.js';
+export { buildDiscriminator, describeDiscriminator, discriminatorParams, type DiscriminatorConfig } from './discriminator.js';
+export { buildTfjsModel, SpecWriter, type NetSpec, type LayerSpec } from './spec.js';
 export { PixelShuffle, pixelShuffle } from './layers/pixel_shuffle.js';
 export {
   buildVgg19Features, vgg19Features, vgg19OutputLayers, vgg19Params, vgg19Flops, vgg19ConvShapes, vggPreprocess, VggPreprocess,

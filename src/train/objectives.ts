@@ -68,6 +68,12 @@ export interface Objective {
   data: 'patches' | 'sequences';
   /** Networks trained, in phase order: 'g' (generator) and for GANs 'd'. */
   phases: readonly Phase[];
+  /**
+   * How the ONNX engine best spreads a step over several cores by default, as measured by
+   * bench/train_engines.ts: one replica per core ('workers'), or one replica whose sessions
+   * split each op over the cores ('threads').
+   */
+  cores: 'workers' | 'threads';
   graphLoss(phase: Phase, p: GraphPhase): PhaseLoss<Value>;
   tfjsLoss(phase: Phase, p: TfjsPhase): PhaseLoss<tf.Scalar, tf.Tensor4D>;
 }
@@ -106,6 +112,8 @@ registerObjective({
   description: 'SRResNet: pixel-wise MSE between SR and HR',
   data: 'patches',
   phases: ['g'],
+  // Batch 16, 2 cores, one run: 2 workers x 1 thread 8.77 samples/s, 1 x 2 threads 7.45.
+  cores: 'workers',
   graphLoss(_phase, p) {
     const pixel = meanSquaredError(p.t, p.generator(p.lr), p.hr);
     return { terms: { pixel }, total: pixel };
@@ -121,6 +129,9 @@ registerObjective({
   description: 'SRGAN: content loss (MSE or VGG features) + adversarial loss, against the discriminator',
   data: 'patches',
   phases: ['g', 'd'],
+  // The discriminator's 19M weights (dense 18432 -> 1024) make a replica's gradient exchange and
+  // Adam dear: 1 x 2 threads 1.15 samples/s, 2 workers x 1 thread 0.99 (batch 16, one run).
+  cores: 'threads',
   graphLoss(phase, p): PhaseLoss<Value> {
     if (phase === 'g') {
       const sr = p.generator(p.lr);
@@ -153,6 +164,7 @@ registerObjective({
   description: 'SoSR (Zhang, Liu & Xiong 2019): MSE weighted by each pixel\'s motion',
   data: 'sequences',
   phases: ['g'],
+  cores: 'workers',
   graphLoss(_phase, p) {
     const sr = p.generator(p.lr);
     const weighted = meanSquaredError(p.t, sr, p.hr, p.aux.weights!);
@@ -171,6 +183,7 @@ registerObjective({
   description: 'ToSR (Zhang, Liu & Xiong 2019): MSE plus siamese warp losses between consecutive SR frames',
   data: 'sequences',
   phases: ['g'],
+  cores: 'workers',
   graphLoss(_phase, p) {
     const t = p.t;
     const sr = p.generator(p.lr);

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
 import type { ContentLoss } from '../losses/perceptual.js';
 import { ENGINES, type EngineName } from './engine.js';
+import { getObjective } from './objectives.js';
 
 export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
 
@@ -167,11 +168,11 @@ export function resolveOptions(mode: TrainMode, ...layers: Array<Record<string, 
   // Default workers: as many as there are cores, but a number the batch splits evenly over (16
   // images on 3 or 6 cores would otherwise be an error nobody asked for).
   const given = (k: string) => layers.some((l) => l[k] !== undefined);
-  // ONNX Runtime spreads one step over the cores itself (bench/train_engines.ts measured one
-  // two-thread session against two one-thread replicas); TF.js's WASM backend runs one thread,
-  // so there every core gets a replica.
+  // TF.js's WASM backend runs one thread, so there every core gets a replica; on ONNX Runtime the
+  // objective says which of replicas or intra-op threads measured faster for it.
   if (!given('workers')) {
-    let w = o.engine === 'onnx' ? 1 : Math.max(1, Math.min(availableParallelism(), o.batch));
+    const perCore = o.engine === 'tfjs' || getObjective(mode).cores === 'workers';
+    let w = perCore ? Math.max(1, Math.min(availableParallelism(), o.batch)) : 1;
     while (w > 1 && o.batch % (w * o.accumulate) !== 0) w -= 1;
     o.workers = w;
   }

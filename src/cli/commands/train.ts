@@ -34,7 +34,7 @@ function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Com
     .option('--lr-schedule <list>', "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'")
     .option('--beta1 <b>', 'Adam beta1 (default 0.9)')
     .option('--engine <name>', "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)")
-    .option('--workers <n>', 'data-parallel replicas, one per thread (default: 1 on onnx, the number of cores on tfjs)')
+    .option('--workers <n>', 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)')
     .option('--threads <n>', 'onnx: threads of each replica (default: the cores divided by --workers)')
     .option('--accumulate <n>', 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)')
     .option('--seed <n>', 'seed for weights and data (default 1)')
