@@ -2,7 +2,7 @@
 // 24x24 LR patches, with 1 and with 2 replicas (worker threads), alternating rounds in one run
 // because the machine is shared and noisy. Prints samples/s of each and their ratio.
 //
-//   npm run build && node dist/bench/train_workers.js [--rounds 3] [--steps 3]
+//   npm run build && node dist/bench/train_workers.js [--rounds 3] [--steps 3] [--engine tfjs|onnx]
 import { initBackend } from '../src/engine/backend.js';
 import { resolveConfig } from '../src/models/registry.js';
 import '../src/models/index.js';
@@ -16,8 +16,10 @@ function arg(name: string, fallback: number): number {
 }
 const rounds = arg('rounds', 3);
 const steps = arg('steps', 3);
+const i = process.argv.indexOf('--engine');
+const engine = (i >= 0 ? process.argv[i + 1] : 'tfjs') as 'tfjs' | 'onnx';
 const backend = await initBackend({ backend: 'wasm' });
-const setup: ReplicaSetup = { mode: 'srresnet', generator: resolveConfig({ type: 'srresnet', scale: 4 }), content: 'mse', advWeight: 0, beta1: 0.9 };
+const setup: ReplicaSetup = { mode: 'srresnet', generator: resolveConfig({ type: 'srresnet', scale: 4 }), content: 'mse', advWeight: 0, beta1: 0.9, engine, threads: 1 };
 const batch = (): Shard => ({
   lr: Float32Array.from({ length: 16 * 24 * 24 * 3 }, () => Math.random()),
   hr: Float32Array.from({ length: 16 * 96 * 96 * 3 }, () => Math.random() * 2 - 1),
@@ -47,5 +49,5 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const med = (a: number[]) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-console.log(`median samples/s: 1 worker ${med(rate[1]!).toFixed(2)}, 2 workers ${med(rate[2]!).toFixed(2)}, ratio ${(med(rate[2]!) / med(rate[1]!)).toFixed(2)}x  [${backend}, batch 16, 24x24 LR]`);
+console.log(`median samples/s: 1 worker ${med(rate[1]!).toFixed(2)}, 2 workers ${med(rate[2]!).toFixed(2)}, ratio ${(med(rate[2]!) / med(rate[1]!)).toFixed(2)}x  [${engine}, batch 16, 24x24 LR]`);
 for (const p of pools.values()) await p.close();
