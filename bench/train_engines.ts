@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/engine/backend.js';
+import { randomBatch } from './batches.js';
 import { resolveConfig, getArchitecture } from '../src/models/index.js';
 import { ReplicaPool } from '../src/train/pool.js';
 import { seededInit } from '../src/train/init.js';
@@ -52,13 +53,7 @@ function torchRound(mode: string): number {
 
 const G = resolveConfig({ type: 'srresnet', scale: 4 });
 const D = resolveConfig({ type: 'srgan-discriminator', size: 96 });
-const batch = (): Shard => ({
-  lr: Float32Array.from({ length: 16 * 24 * 24 * 3 }, () => Math.random()),
-  hr: Float32Array.from({ length: 16 * 96 * 96 * 3 }, () => Math.random() * 2 - 1),
-  n: 16,
-  lrSize: 24,
-  hrSize: 96,
-});
+const batch = (): Shard => randomBatch();
 const setupFor = (mode: string, engine: EngineName, threads: number): ReplicaSetup => ({
   mode, generator: G, ...(mode === 'srgan' ? { discriminator: D } : {}), content: 'mse', advWeight: 1e-3, beta1: 0.9, engine, threads,
 });

@@ -4,6 +4,7 @@
 //
 //   npm run build && node dist/bench/train_workers.js [--rounds 3] [--steps 3] [--engine tfjs|onnx]
 import { initBackend } from '../src/engine/backend.js';
+import { randomBatch } from './batches.js';
 import { resolveConfig } from '../src/models/registry.js';
 import '../src/models/index.js';
 import { ReplicaPool } from '../src/train/pool.js';
@@ -20,13 +21,7 @@ const i = process.argv.indexOf('--engine');
 const engine = (i >= 0 ? process.argv[i + 1] : 'tfjs') as 'tfjs' | 'onnx';
 const backend = await initBackend({ backend: 'wasm' });
 const setup: ReplicaSetup = { mode: 'srresnet', generator: resolveConfig({ type: 'srresnet', scale: 4 }), content: 'mse', advWeight: 0, beta1: 0.9, engine, threads: 1 };
-const batch = (): Shard => ({
-  lr: Float32Array.from({ length: 16 * 24 * 24 * 3 }, () => Math.random()),
-  hr: Float32Array.from({ length: 16 * 96 * 96 * 3 }, () => Math.random() * 2 - 1),
-  n: 16,
-  lrSize: 24,
-  hrSize: 96,
-});
+const batch = (): Shard => randomBatch();
 
 const pools = new Map<number, ReplicaPool>();
 for (const w of [1, 2]) {

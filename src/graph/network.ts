@@ -29,7 +29,6 @@ export function emitNetwork(t: Tape, spec: NetSpec, input: Value, weights: Reado
     switch (l.kind) {
       case 'conv':
         y = conv2d(t, x, w(l.name, 'kernel'), l.bias ? w(l.name, 'bias') : null, l.stride);
-        if (l.relu) y = relu(t, y);
         break;
       case 'bn': {
         const r = batchNormTrain(t, x, w(l.name, 'gamma'), w(l.name, 'beta'), w(l.name, 'moving_mean'), w(l.name, 'moving_variance'), l.epsilon, l.momentum);

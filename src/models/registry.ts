@@ -4,6 +4,7 @@
 // Registration is explicit (models/index.ts imports each architecture), never by scanning files.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError, closest } from '../util/errors.js';
+import { namedRegistry } from '../util/registry.js';
 import type { NetSpec } from './spec.js';
 
 export type ConfigValue = number | string | boolean;
@@ -32,24 +33,18 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   flops?(config: C, h: number, w: number): number;
 }
 
-const registry = new Map<string, Architecture>();
+const registry = namedRegistry<Architecture>('model type');
 
 export function registerArchitecture<C extends ModelConfig>(arch: Architecture<C>): void {
-  if (registry.has(arch.name)) throw new Error(`architecture '${arch.name}' registered twice`);
-  registry.set(arch.name, arch as unknown as Architecture);
+  registry.register(arch.name, arch as unknown as Architecture);
 }
 
 export function architectureNames(): string[] {
-  return [...registry.keys()].sort();
+  return registry.names();
 }
 
 export function getArchitecture(name: string): Architecture {
-  const arch = registry.get(name);
-  if (!arch) {
-    const hint = closest(name, architectureNames());
-    throw new SrError(`unknown model type '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${architectureNames().join(', ')}`);
-  }
-  return arch;
+  return registry.get(name);
 }
 
 /** Fills defaults and checks every field; returns a frozen config. Unknown keys are an error. */

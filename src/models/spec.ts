@@ -7,7 +7,7 @@ import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { PixelShuffle } from './layers/pixel_shuffle.js';
 
 export type LayerSpec = { name: string; inputs: string[] } & (
-  | { kind: 'conv'; filters: number; kernel: number; stride: number; bias: boolean; init: 'heNormal' | 'glorotNormal'; relu?: boolean; frozen?: boolean }
+  | { kind: 'conv'; filters: number; kernel: number; stride: number; bias: boolean; init: 'heNormal' | 'glorotNormal' }
   | { kind: 'bn'; momentum: number; epsilon: number }
   | { kind: 'prelu' }
   | { kind: 'lrelu'; alpha: number }
@@ -82,7 +82,7 @@ export function buildTfjsModel(spec: NetSpec): tfl.LayersModel {
       case 'conv':
         y = tfl.layers.conv2d({
           name: l.name, filters: l.filters, kernelSize: l.kernel, strides: l.stride, padding: 'same', useBias: l.bias,
-          kernelInitializer: l.init, ...(l.relu ? { activation: 'relu' as const } : {}), ...(l.frozen ? { trainable: false } : {}),
+          kernelInitializer: l.init,
         }).apply(x) as SymbolicTensor;
         break;
       case 'bn':

@@ -5,7 +5,7 @@
 // that never asks which mode it runs.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { SrError, closest } from '../util/errors.js';
+import { namedRegistry } from '../util/registry.js';
 import type { Value } from '../graph/builder.js';
 import type { Tape } from '../graph/tape.js';
 import { meanSquaredError, maskedMse, softplusMean, weightedSum, unstack, warp } from '../graph/ops.js';
@@ -78,24 +78,18 @@ export interface Objective {
   tfjsLoss(phase: Phase, p: TfjsPhase): PhaseLoss<tf.Scalar, tf.Tensor4D>;
 }
 
-const registry = new Map<string, Objective>();
+const registry = namedRegistry<Objective>('training mode');
 
 export function registerObjective(o: Objective): void {
-  if (registry.has(o.name)) throw new Error(`objective '${o.name}' registered twice`);
-  registry.set(o.name, o);
+  registry.register(o.name, o);
 }
 
 export function objectiveNames(): string[] {
-  return [...registry.keys()].sort();
+  return registry.names();
 }
 
 export function getObjective(name: string): Objective {
-  const o = registry.get(name);
-  if (!o) {
-    const hint = closest(name, objectiveNames());
-    throw new SrError(`unknown training mode '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${objectiveNames().join(', ')}`);
-  }
-  return o;
+  return registry.get(name);
 }
 
 function contentGraph(p: GraphPhase, sr: Value): [string, Value] {

@@ -211,7 +211,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       if (!o.val) return;
       pool.local.syncModels();
       // On the ONNX engine the generator is validated on ONNX Runtime too (exported with its
-      // batch norms folded), several times faster than TF.js's WASM backend.
+      // batch norms folded): it is the faster inference engine as well (bench/upscale_engines.ts).
       const session = o.engine === 'onnx' ? await createSession(exportOnnx(pool.local.g.model, { config: configs.g }).bytes, o.threads) : null;
       const method = session ? sessionMethod('model', session) : generatorMethod('model', pool.local.g.model);
       let first = true;
@@ -225,8 +225,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
           mkdirSync(join(o.out, 'samples'), { recursive: true });
           await saveImage(img.outputs.get('model')!, join(o.out, 'samples', `step-${String(step).padStart(8, '0')}.png`));
         },
-      });
-      await session?.release();
+      }).finally(() => session?.release());
       const m = r.mean['model']!;
       lastVal = { psnr: m.psnr, ssim: m.ssim, step };
       record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
