@@ -46,6 +46,7 @@ interface JobJson {
   tries: number;
   stalls: number;
   reason?: string;
+  skipped?: string;
 }
 
 function statusJson(id: string): { counts: Record<string, number>; jobs: JobJson[]; finished: boolean } {
@@ -150,7 +151,7 @@ test('a bad input is tried --attempts times, then reported with its reason; retr
   assert.equal(srgan(['queue', 'retry', id, '--redis', redis.url]).stdout, `batch ${id}: nothing to retry (no job failed or is missing)\n`);
 });
 
-test('cancel removes the queued jobs; retry queues them again', { skip }, async () => {
+test('cancel removes the queued jobs; retry queues them again; a job whose output an earlier attempt wrote does not write it again', { skip }, async () => {
   // No worker may take jobs while the batch is cancelled: stop them first.
   await Promise.all(workers.map((w) => w.stop()));
   for (const w of workers.splice(0)) assert.match(w.log, /worker stopped\n$/);
@@ -162,9 +163,18 @@ test('cancel removes the queued jobs; retry queues them again', { skip }, async 
   const st = statusJson(id);
   assert.equal(st.counts['cancelled'], 4);
   assert.equal(st.finished, true);
+  // As if earlier attempts had died: one after renaming its output into place, one while
+  // writing (its temporary file is left).
+  mkdirSync(out);
+  writeFileSync(join(out, 'p00.png'), 'written by an earlier attempt');
+  writeFileSync(join(out, '.tmp-p01.png-4242-0a1b2c3d'), 'half a file');
   const r = srgan(['queue', 'retry', id, '--redis', redis.url]);
   assert.equal(r.stdout, `batch ${id}: 0 failed jobs retried, 4 queued again\n`);
   startWorker();
   assert.equal((await waitForBatch(id)).status, 0);
   exactly(out, ['p00.png', 'p01.png', 'p02.png', 'p03.png']);
+  // Not written twice: the job found its output and left it as it was.
+  assert.equal(readFileSync(join(out, 'p00.png'), 'utf8'), 'written by an earlier attempt');
+  assert.equal(statusJson(id).jobs.find((j) => j.label.endsWith('p00.png'))!.skipped, 'the output was already written by an earlier attempt');
+  for (const n of ['p01.png', 'p02.png', 'p03.png']) assert.ok(readFileSync(join(out, n)).equals(readFileSync(join(root, 'ref-photos', n))), n);
 });
