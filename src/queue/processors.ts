@@ -49,6 +49,12 @@ export function jobLabel(d: JobData): string {
   return `${d.source} (joining ${d.parts.length} segments)`;
 }
 
+/** A failure message without the file name the label already gives (the image reader starts its messages with it). */
+export function plainReason(d: JobData, message: string): string {
+  const file = d.kind === 'join' ? d.source : d.input;
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
 const ALREADY = 'the output was already written by an earlier attempt';
 
 async function checkBatch(ctx: ProcessContext, batch: string): Promise<void> {

@@ -13,7 +13,7 @@ import type { BatchRecord } from './batch.js';
 import { itemJobIds } from './jobs.js';
 import type { JobData } from './jobs.js';
 import type { JobResult } from './processors.js';
-import { jobLabel } from './processors.js';
+import { jobLabel, plainReason } from './processors.js';
 
 export const JOB_STATES = ['done', 'failed', 'running', 'waiting', 'blocked', 'cancelled', 'missing'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -89,8 +89,7 @@ export async function batchStatus(queue: Queue, b: BatchRecord, now = Date.now()
       state: s,
       tries: job?.attemptsMade ?? 0,
       stalls: job?.stalledCounter ?? 0,
-      // Messages of the image reader start with the file's name, which the label already gives.
-      ...(job?.failedReason && s === 'failed' ? { reason: job.failedReason.replace(`${it.input}: `, '') } : {}),
+      ...(job?.failedReason && s === 'failed' ? { reason: plainReason(job.data, job.failedReason) } : {}),
       ...(job?.returnvalue?.skipped ? { skipped: job.returnvalue.skipped } : {}),
       ...(s === 'running' && job?.progress ? { progress: job.progress } : {}),
       ...(job?.processedOn ? { startedAt: job.processedOn } : {}),

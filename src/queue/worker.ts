@@ -15,7 +15,7 @@ import { SrError } from '../util/errors.js';
 import type { ModelSpec } from '../inference/model_source.js';
 import type { EngineName } from '../inference/engine.js';
 import { connectionOptions, KEY_PREFIX, openQueue, QUEUE_NAME, redisOf, type RedisTarget } from './connection.js';
-import { jobLabel, processJob, type JobResult } from './processors.js';
+import { jobLabel, plainReason, processJob, type JobResult } from './processors.js';
 import { UpscalerPool } from './upscaler_pool.js';
 import type { JobData } from './jobs.js';
 
@@ -123,7 +123,7 @@ export class QueueWorker {
       if (!job) return;
       const max = job.opts.attempts ?? 1;
       const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= max;
-      log(`fail ${jobLabel(job.data)}: ${err.message} (job ${job.id}, try ${job.attemptsMade} of ${max}; ${final ? 'gave up' : 'will retry'})`);
+      log(`fail ${jobLabel(job.data)}: ${plainReason(job.data, err.message)} (job ${job.id}, try ${job.attemptsMade} of ${max}; ${final ? 'gave up' : 'will retry'})`);
     });
     worker.on('stalled', (id) => log(`stalled job ${id}: its worker stopped renewing the lock; back in the queue`));
     worker.on('error', redisTrouble);
