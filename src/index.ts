@@ -57,4 +57,19 @@ export {
 export { upscaleTiled, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP, type TileRect, type TileProgress, type TiledRunOptions } from './inference/tiling.js';
 export { registerModelMethods } from './inference/eval_methods.js';
 export { runGenerator, generatorMethod } from './inference/tfjs_runner.js';
+
+// Batches on a Redis job queue (BullMQ): add, workers, status, retry, cancel
+export {
+  parseRedisUrl, redisTarget, openQueue, withQueue, REDIS_ENV_VAR, DEFAULT_REDIS_URL, QUEUE_NAME, KEY_PREFIX as QUEUE_KEY_PREFIX,
+  type RedisTarget,
+} from './queue/connection.js';
+export { addBatch, sharedModelSpec, DEFAULT_SEGMENT_SECONDS, PARTS_FOLDER, type AddRequest, type AddResult } from './queue/add.js';
+export { loadBatch, listBatchIds, type BatchRecord, type BatchOptions, type BatchItem, type ImageItem, type VideoItem } from './queue/batch.js';
+export { batchStatus, formatStatus, progressLine, JOB_STATES, type BatchStatus, type JobStatus, type JobState } from './queue/status.js';
+export { retryBatch, cancelBatch, type RetryResult, type CancelResult } from './queue/control.js';
+export { QueueWorker, MAX_STALLS, type WorkerOptions } from './queue/worker.js';
+export { type JobData, type ImageJobData, type SegmentJobData, type JoinJobData } from './queue/jobs.js';
+export { type JobResult } from './queue/processors.js';
+export { splitVideo, joinSegments, VIDEO_EXTENSIONS } from './queue/segments.js';
+export { upscaleFile, type FileRunOptions, type FileRunResult } from './inference/upscale.js';
 export { SrError } from './util/errors.js';

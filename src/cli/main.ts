@@ -16,6 +16,7 @@ import { registerMosCommand } from './commands/mos.js';
 import { registerWebCommand } from './commands/web.js';
 import { registerVideoCommand } from './commands/video.js';
 import { registerEvalVideoCommand } from './commands/eval_video.js';
+import { registerQueueCommand } from './commands/queue.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerWebCommand(program);
   registerVideoCommand(program);
   registerEvalVideoCommand(program);
+  registerQueueCommand(program);
   return program;
 }
 

@@ -17,7 +17,9 @@
 // re-attached; a grey image comes back grey (the network's three outputs averaged).
 import * as tf from '@tensorflow/tfjs-core';
 import { SrError } from '../util/errors.js';
-import { loadImage, encodeImage, checkImage, type Image, type ImageFormat, type EncodeOptions } from '../io/image.js';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { loadImage, encodeImage, saveImage, checkImage, type Image, type ImageFormat, type EncodeOptions } from '../io/image.js';
 import { imresize } from '../data/resize.js';
 import { createEngine, DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
 import { loadModelSource, sourceKey, type ModelSpec, type ModelSource } from './model_source.js';
@@ -189,6 +191,36 @@ export class Upscaler {
     await Promise.allSettled([...this.active]);
     await this.engineImpl.dispose();
   }
+}
+
+export interface FileRunOptions extends RunOptions {
+  format: ImageFormat;
+  /** JPEG / WebP quality (default 95). */
+  quality?: number;
+  /** Called once the input is decoded, before any tile runs (e.g. to size a progress bar). */
+  onLoaded?: (img: Image) => void;
+}
+
+export interface FileRunResult {
+  /** The decoded input and the upscaled output (pixels). */
+  input: Image;
+  output: Image;
+  /** The input had transparency that the output format (JPEG) cannot hold. */
+  alphaDropped: boolean;
+}
+
+/**
+ * One image file in, one image file out: decode, upscale, create the output's folder, encode and
+ * write atomically. What `srgan upscale` does for each file and what a queue worker does for each
+ * photo job, so the two write the same bytes for the same model and options.
+ */
+export async function upscaleFile(up: Upscaler, input: string, output: string, opts: FileRunOptions): Promise<FileRunResult> {
+  const img = await loadImage(input);
+  opts.onLoaded?.(img);
+  const out = await up.upscaleImage(img, opts);
+  await mkdir(dirname(resolve(output)), { recursive: true });
+  await saveImage(out, output, { format: opts.format, quality: opts.quality ?? 95 });
+  return { input: img, output: out, alphaDropped: out.alpha !== undefined && opts.format === 'jpeg' };
 }
 
 /** Tensor [h, w, c] or [n, h, w, c] with c = 1, 3 or 4 (RGBA) and values in [0, 1] -> Images. */

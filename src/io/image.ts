@@ -2,7 +2,7 @@
 // in-memory shape, `Image`: float samples in [0, 1], HWC interleaved, grey kept as one channel and
 // alpha held apart (the colour math of resizing and metrics never sees it).
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { SrError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -312,6 +312,19 @@ const EXT_FORMATS: Record<string, ImageFormat> = {
   '.tif': 'tiff',
   '.tiff': 'tiff',
 };
+
+/** The extension each format is written with. */
+export const FORMAT_EXTENSIONS: Readonly<Record<ImageFormat, string>> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
+
+/** The format an image file is written back in when none is asked for: its own; GIF (and anything else) becomes PNG. */
+export function writeBackFormat(path: string): ImageFormat {
+  return EXT_FORMATS[extname(path).toLowerCase()] ?? 'png';
+}
+
+/** `<stem>.<ext>`: the name an upscaled copy of `input` gets in an output folder (the extension of `format`, else of the input's own). */
+export function imageOutputName(input: string, format?: ImageFormat): string {
+  return basename(input, extname(input)) + FORMAT_EXTENSIONS[format ?? writeBackFormat(input)];
+}
 
 export function formatFromPath(path: string): ImageFormat {
   const ext = extname(path).toLowerCase();

@@ -22,7 +22,8 @@ function fmtValues(values: Record<string, number> | undefined): string {
     .join(' ');
 }
 
-function fmtDuration(s: number): string {
+/** `42s`, `3m07s`, `2h05m`; `?` when not finite. */
+export function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

@@ -24,13 +24,14 @@ export interface FfmpegTools {
   release: [number, number];
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   stdout: Buffer;
   stderr: string;
 }
 
-function run(cmd: string, args: string[]): Promise<RunResult> {
+/** Runs a tool to its end, collecting stdout (bytes) and stderr (text). */
+export function run(cmd: string, args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -118,7 +119,8 @@ interface ProbeStream {
   side_data_list?: Array<{ rotation?: number }>;
 }
 
-function lastLines(text: string, n = 3): string {
+/** The last `n` non-empty lines of a tool's stderr, joined with ' | ' (for one-line errors). */
+export function lastLines(text: string, n = 3): string {
   const lines = text
     .split('\n')
     .map((l) => l.trim())

@@ -6,7 +6,7 @@
 import type { Image } from '../io/image.js';
 import { imresizeAs8, imresize } from '../data/resize.js';
 import { SrError } from '../util/errors.js';
-import { createUpscaler, type Upscaler } from '../inference/upscale.js';
+import { createUpscaler, type Upscaler, type RunOptions } from '../inference/upscale.js';
 import { DEFAULT_MODEL } from '../inference/model_source.js';
 import type { EngineName } from '../inference/engine.js';
 
@@ -53,10 +53,15 @@ export async function createFrameUpscaler(o: FrameUpscalerOptions = {}): Promise
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.tileSize !== undefined ? { tileSize: o.tileSize } : {}),
   });
+  return frameUpscalerOf(up);
+}
+
+/** Frames through an existing upscaler (tiling as `run` says, else as it was created); dispose() disposes it. */
+export function frameUpscalerOf(up: Upscaler, run: Pick<RunOptions, 'tileSize' | 'overlap'> = {}): FrameUpscaler {
   return {
     name: up.model,
     scale: up.scale,
-    upscale: (frame, signal) => up.upscaleImage(frame, signal ? { signal } : {}),
+    upscale: (frame, signal) => up.upscaleImage(frame, { ...run, ...(signal ? { signal } : {}) }),
     dispose: () => up.dispose(),
   };
 }

@@ -32,6 +32,8 @@ export interface UpscaleVideoOptions {
   queue?: number;
   /** replace an existing output file */
   overwrite?: boolean;
+  /** frame rate to write, as rational text (default: the input's); a segment cut from a longer video keeps the whole video's */
+  rate?: string;
   signal?: AbortSignal;
   /** after the probe, before the first frame */
   onStart?: (info: VideoInfo, tools: FfmpegTools) => void;
@@ -67,7 +69,8 @@ export function imageToRgb24(img: Image): Uint8Array {
   return out;
 }
 
-function tempNameFor(target: string): string {
+/** A temporary name next to `target` for a video being written (renamed into place when complete). */
+export function tempNameFor(target: string): string {
   // Keeps the extension: some ffmpeg muxers check it.
   return join(dirname(target), `.tmp-${basename(target, extname(target))}-${process.pid}-${randomBytes(4).toString('hex')}${extname(target)}`);
 }
@@ -95,7 +98,7 @@ export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideo
   const encoder = new FrameEncoder(tools, tmp, output, {
     width: outWidth,
     height: outHeight,
-    fpsText: info.fpsText,
+    fpsText: o.rate ?? info.fpsText,
     ...(info.audio.length ? { audioFrom: info.path } : {}),
     ...(o.codec ? { codec: o.codec } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),

@@ -15,6 +15,7 @@ import { BoundedQueue } from '../../src/video/queue.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel } from '../helpers/sr_models.js';
+import { runFfmpeg, countFrames } from '../helpers/ffmpeg.js';
 
 const root = mkdtempSync(join(tmpdir(), 'srgan-video-'));
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
@@ -27,14 +28,7 @@ const RATE = '30000/1001';
 const tiny = join(root, 'tiny.mp4');
 
 function ff(args: string[]): void {
-  const r = spawnSync(tools!.ffmpeg, ['-v', 'error', '-y', ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-function countFrames(path: string): number {
-  const r = spawnSync(tools!.ffprobe, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return Number(r.stdout.trim());
+  runFfmpeg(tools!, args);
 }
 
 /** Nothing but `keep` in the folder: no output, no .tmp- leftovers. */
@@ -66,7 +60,7 @@ test('round trip with a model: frame count, frame rate, size and audio survive',
   assert.equal(info.width, 80);
   assert.equal(info.height, 64);
   assert.equal(info.fpsText, RATE);
-  assert.equal(countFrames(out), FRAMES);
+  assert.equal(countFrames(tools!, out), FRAMES);
   assert.equal(info.audio.length, 1);
   assert.equal(info.audio[0]!.codec, 'aac');
   assert.equal(info.audio[0]!.sampleRate, 22050);
@@ -81,7 +75,7 @@ test('the CLI: bicubic x4 into .mkv, one summary line; an existing output needs 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^wrote .*tiny\\.mkv: ${FRAMES} frames, 160x128 at ${RATE} fps, audio copied in [0-9.]+ s \\([0-9.]+ frames/s\\)\\n$`));
   assert.match(r.stderr, /h264 40x32 at 30000\/1001 fps, 14 frames, audio aac \(copied\); x4 with bicubic; ffmpeg /);
-  assert.equal(countFrames(out), FRAMES);
+  assert.equal(countFrames(tools!, out), FRAMES);
   const again = spawnSync(process.execPath, args, { encoding: 'utf8' });
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^error: .*tiny\.mkv exists; add --force to replace it\n$/);

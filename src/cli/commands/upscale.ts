@@ -12,29 +12,32 @@
 // file that fails is reported and skipped; the exit code is 1 unless every file succeeded.
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { SrError } from '../../util/errors.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { expandGlob, hasGlobChars } from '../../util/glob.js';
-import { IMAGE_EXTENSIONS, listImages, loadImage, saveImage, formatFromPath, type ImageFormat } from '../../io/image.js';
+import { IMAGE_EXTENSIONS, listImages, formatFromPath, imageOutputName, writeBackFormat, FORMAT_EXTENSIONS, type ImageFormat } from '../../io/image.js';
 import { loadModelSource, DEFAULT_MODEL, type ModelSpec } from '../../inference/model_source.js';
-import { checkEngineName, DEFAULT_ENGINE } from '../../inference/engine.js';
-import { Upscaler } from '../../inference/upscale.js';
+import { checkEngineName, DEFAULT_ENGINE, type EngineName } from '../../inference/engine.js';
+import { Upscaler, upscaleFile } from '../../inference/upscale.js';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
 import { checkTiling, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP } from '../../inference/tiling.js';
 
-interface UpscaleFlags {
-  output?: string;
+/** The flags of addModelOptions(), as commander hands them over. */
+export interface ModelFlags {
   model?: string;
   scale?: string;
   alpha?: string;
   blend?: string;
   format?: string;
-  quality?: string;
+  quality: string;
   tile: string;
   overlap: string;
   engine: string;
+}
+
+interface UpscaleFlags extends ModelFlags {
+  output?: string;
   threads?: string;
   force?: boolean;
   progress: boolean;
@@ -48,7 +51,6 @@ export interface UpscaleIo {
 }
 
 const OUTPUT_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'tiff'];
-const EXT: Record<ImageFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
 interface Job {
   input: string;
@@ -90,20 +92,16 @@ async function collectInputs(args: string[]): Promise<Inputs> {
   return { files: [...new Set(files)], missing, folder };
 }
 
-function inputFormat(path: string): ImageFormat {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
-  if (ext === '.webp') return 'webp';
-  if (ext === '.tif' || ext === '.tiff') return 'tiff';
-  return 'png';
-}
-
-function stem(path: string): string {
-  return basename(path, extname(path));
+/** `--format`: png, jpeg (or jpg), webp, tiff; undefined keeps each input's format. */
+export function parseFormatFlag(value: string | undefined): ImageFormat | undefined {
+  if (value === undefined) return undefined;
+  const f = (value.toLowerCase() === 'jpg' ? 'jpeg' : value.toLowerCase()) as ImageFormat;
+  if (!OUTPUT_FORMATS.includes(f)) throw new SrError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${value}'`);
+  return f;
 }
 
 function planJobs(inputs: Inputs, output: string | undefined, scale: number, format: ImageFormat | undefined): Job[] {
-  const fmt = (input: string) => format ?? inputFormat(input);
+  const fmt = (input: string) => format ?? writeBackFormat(input);
   const { files } = inputs;
   const single = files.length === 1 && inputs.folder === null && inputs.missing.length === 0;
   if (output !== undefined) {
@@ -112,16 +110,16 @@ function planJobs(inputs: Inputs, output: string | undefined, scale: number, for
       const f = format ?? formatFromPath(output);
       return [{ input: files[0]!, output, format: f }];
     }
-    return files.map((input) => ({ input, output: join(output, stem(input) + EXT[fmt(input)]), format: fmt(input) }));
+    return files.map((input) => ({ input, output: join(output, imageOutputName(input, format)), format: fmt(input) }));
   }
   if (inputs.folder !== null) {
     const dir = resolve(inputs.folder) + `_x${scale}`;
-    return files.map((input) => ({ input, output: join(dir, stem(input) + EXT[fmt(input)]), format: fmt(input) }));
+    return files.map((input) => ({ input, output: join(dir, imageOutputName(input, format)), format: fmt(input) }));
   }
-  return files.map((input) => ({ input, output: join(dirname(input), `${stem(input)}_x${scale}${EXT[fmt(input)]}`), format: fmt(input) }));
+  return files.map((input) => ({ input, output: join(dirname(input), `${basename(input, extname(input))}_x${scale}${FORMAT_EXTENSIONS[fmt(input)]}`), format: fmt(input) }));
 }
 
-function parseIntFlag(name: string, v: string, min: number, max: number): number {
+export function parseIntFlag(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new SrError(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
   return n;
@@ -147,43 +145,59 @@ export function modelSpecFromFlags(flags: { model?: string; scale?: string; alph
   return spec;
 }
 
+/** The model, output and tiling options that `upscale` and `queue add` share. */
+export function addModelOptions(cmd: Command, modelHelp = `srresnet, srgan, or a .safetensors / .onnx file (default ${DEFAULT_MODEL})`): Command {
+  return cmd
+    .option('--model <name|path>', modelHelp)
+    .option('--scale <n>', 'upscaling factor of the shipped model (default 4)')
+    .option('--alpha <a>', 'network interpolation: 0 = first --blend model (srresnet), 1 = second (srgan)')
+    .option('--blend <a,b>', 'the two models --alpha blends (names or weights files)', undefined)
+    .option('--format <fmt>', "output format: png, jpeg, webp, tiff (default: the input's)")
+    .option('--quality <q>', 'JPEG/WebP quality 1..100', '95')
+    .option('--tile <px>', 'tile size in LR pixels', String(DEFAULT_TILE))
+    .option('--overlap <px>', 'overlap between tiles in LR pixels', String(DEFAULT_OVERLAP))
+    .option('--engine <name>', 'onnx (ONNX Runtime) or tfjs (TF.js WASM)', DEFAULT_ENGINE);
+}
+
+export interface ModelSettings {
+  spec: ModelSpec;
+  engine: EngineName;
+  tileSize: number;
+  overlap: number;
+  quality: number;
+  /** undefined: each input's own format */
+  format: ImageFormat | undefined;
+}
+
+/** Checks the flags of addModelOptions(); SrError naming the first bad one. */
+export function modelSettingsFromFlags(flags: ModelFlags): ModelSettings {
+  const tileSize = parseIntFlag('tile', flags.tile, 16, 4096);
+  const overlap = parseIntFlag('overlap', flags.overlap, 0, 1024);
+  checkTiling(tileSize, overlap);
+  const engine = checkEngineName(flags.engine);
+  const quality = parseIntFlag('quality', flags.quality, 1, 100);
+  const format = parseFormatFlag(flags.format);
+  return { spec: modelSpecFromFlags(flags), engine, tileSize, overlap, quality, format };
+}
+
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: process.stdout, err: process.stderr, setExitCode: (c) => void (process.exitCode = c) }): void {
-  program
+  const cmd = program
     .command('upscale')
     .description(`super-resolve images with a shipped model (srgan by default) or a weights file; outputs are <name>_x4.<ext> next to a single input, <folder>_x4/ for a folder, or under -o`)
     .argument('<inputs...>', 'image files, folders or globs')
-    .option('-o, --output <path>', 'output file (one input) or folder')
-    .option('--model <name|path>', `srresnet, srgan, or a .safetensors / .onnx file (default ${DEFAULT_MODEL})`)
-    .option('--scale <n>', 'upscaling factor of the shipped model (default 4)')
-    .option('--alpha <a>', 'network interpolation: 0 = first --blend model (srresnet), 1 = second (srgan)')
-    .option('--blend <a,b>', 'the two models --alpha blends (names or weights files)', undefined)
-    .option('--format <fmt>', 'output format: png, jpeg, webp, tiff (default: the input\'s)')
-    .option('--quality <q>', 'JPEG/WebP quality 1..100', '95')
-    .option('--tile <px>', 'tile size in LR pixels', String(DEFAULT_TILE))
-    .option('--overlap <px>', 'overlap between tiles in LR pixels', String(DEFAULT_OVERLAP))
-    .option('--engine <name>', 'onnx (ONNX Runtime) or tfjs (TF.js WASM)', DEFAULT_ENGINE)
+    .option('-o, --output <path>', 'output file (one input) or folder');
+  addModelOptions(cmd)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all)')
     .option('--force', 'overwrite existing outputs (and inputs, if an output path names one)')
     .option('--no-progress', 'no progress bar')
     .action(async (args: string[], flags: UpscaleFlags) => {
       const t0 = performance.now();
-      const tileSize = parseIntFlag('tile', flags.tile, 16, 4096);
-      const overlap = parseIntFlag('overlap', flags.overlap, 0, 1024);
-      checkTiling(tileSize, overlap);
-      const engine = checkEngineName(flags.engine);
+      const { spec, engine, tileSize, overlap, quality, format } = modelSettingsFromFlags(flags);
       const threads = flags.threads === undefined ? undefined : parseIntFlag('threads', flags.threads, 1, 256);
-      const quality = parseIntFlag('quality', flags.quality ?? '95', 1, 100);
-      let format: ImageFormat | undefined;
-      if (flags.format !== undefined) {
-        const f = (flags.format.toLowerCase() === 'jpg' ? 'jpeg' : flags.format.toLowerCase()) as ImageFormat;
-        if (!OUTPUT_FORMATS.includes(f)) throw new SrError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${flags.format}'`);
-        format = f;
-      }
-      const spec = modelSpecFromFlags(flags);
 
       const inputs = await collectInputs(args);
       const failures: Array<{ input: string; why: string }> = [...inputs.missing];
@@ -223,18 +237,23 @@ export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: 
         try {
           for (const [i, j] of todo.entries()) {
             try {
-              const img = await loadImage(j.input);
-              const tiles = planTiles(img.width, img.height, tileSize, overlap).length;
-              const tileBar = !fileBar && flags.progress && tiles > 1 ? new ProgressReporter({ total: tiles, label: basename(j.input), unit: 'tiles' }) : null;
-              let out;
+              let tileBar: ProgressReporter | null = null;
+              let r;
               try {
-                out = await up.upscaleImage(img, { onProgress: tileBar ? (p) => tileBar.update(p.done) : undefined });
+                r = await upscaleFile(up, j.input, j.output, {
+                  format: j.format,
+                  quality,
+                  onLoaded: (img) => {
+                    const tiles = planTiles(img.width, img.height, tileSize, overlap).length;
+                    if (!fileBar && flags.progress && tiles > 1) tileBar = new ProgressReporter({ total: tiles, label: basename(j.input), unit: 'tiles' });
+                  },
+                  onProgress: (p) => tileBar?.update(p.done),
+                });
               } finally {
-                tileBar?.stop();
+                (tileBar as ProgressReporter | null)?.stop();
               }
-              if (out.alpha && j.format === 'jpeg') io.err.write(`warning: ${j.input}: JPEG has no alpha channel; transparency is dropped in ${j.output}\n`);
-              await mkdir(dirname(resolve(j.output)), { recursive: true });
-              await saveImage(out, j.output, { format: j.format, quality });
+              const { input: img, output: out } = r;
+              if (r.alphaDropped) io.err.write(`warning: ${j.input}: JPEG has no alpha channel; transparency is dropped in ${j.output}\n`);
               done++;
               outPixels += out.width * out.height;
               if (!fileBar && todo.length === 1) io.err.write(`${j.input} (${img.width}x${img.height}) -> ${j.output} (${out.width}x${out.height})\n`);
