@@ -22,8 +22,12 @@ export { imresize, imresize8, imresizeAs8, type ResizeMethod, type ResizeSize, t
 
 // Evaluation
 export { evaluate, evaluateImage, modcrop, degrade, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
-export { psnr, ssim, score, type MetricOptions, type Scores } from './eval/metrics.js';
-export { registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames, type Method, type MethodResolver } from './eval/methods.js';
+export { psnr, ssim, score, parseMetrics, METRIC_NAMES, DEFAULT_METRICS, type MetricOptions, type Scores, type MetricName } from './eval/metrics.js';
+export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, NIQE_BLOCK, type NiqeModel, type NiqeOptions } from './eval/niqe.js';
+export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';
+export {
+  registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames, alphaMethodName, alphaOfMethodName, type Method, type MethodResolver,
+} from './eval/methods.js';
 
 // Training
 export { resolveOptions as resolveTrainOptions, defaults as trainDefaults, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions } from './train/options.js';

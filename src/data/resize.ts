@@ -280,6 +280,24 @@ export function imresize8(img: Image8, size: ResizeSize, method: ResizeMethod = 
 }
 
 /**
+ * MATLAB imresize on one float64 plane (any value range), no rounding: MATLAB's imresize of a
+ * double matrix. NIQE's second scale needs this; float32 Images would round the values.
+ */
+export function imresizePlane(
+  plane: { width: number; height: number; data: Float64Array },
+  size: ResizeSize,
+  method: ResizeMethod = 'bicubic',
+  opts: ResizeOptions = {},
+): { width: number; height: number; data: Float64Array } {
+  checkMethod(method);
+  if (plane.data.length !== plane.width * plane.height) throw new SrError(`plane of ${plane.data.length} values is not ${plane.width}x${plane.height}`);
+  const plan = resizePlan(plane.width, plane.height, size);
+  const f64 = (n: number) => new Float64Array(n);
+  const data = resizeSamples(plane.data, plane.width, plane.height, 1, plan, method, defaultAntialias(method, opts), f64, f64, false);
+  return { width: plan.outWidth, height: plan.outHeight, data };
+}
+
+/**
  * imresize of the image as uint8, the way the SR protocol calls it on images read from disk:
  * the input is snapped to 8 bits first and the result has values k/255.
  */

@@ -46,6 +46,24 @@ const builtins = new Map<string, () => Method>([
 
 const resolvers: ResolverEntry[] = [];
 
+// Network interpolation between the two shipped models is a method too: 'alpha=0.25' is
+// (1 - 0.25) SRResNet + 0.25 SRGAN. The name is defined here, with no model code, so the
+// evaluation can build the names of an alpha sweep; the inference side resolves them.
+const ALPHA_PREFIX = 'alpha=';
+
+/** The method name of the blend at `alpha` ('alpha=0.25'). */
+export function alphaMethodName(alpha: number): string {
+  return `${ALPHA_PREFIX}${alpha}`;
+}
+
+/** The alpha of a blend's method name, or undefined when `name` is not one (or alpha is not in 0..1). */
+export function alphaOfMethodName(name: string): number | undefined {
+  if (!name.startsWith(ALPHA_PREFIX)) return undefined;
+  const text = name.slice(ALPHA_PREFIX.length).trim();
+  const a = Number(text);
+  return text !== '' && Number.isFinite(a) && a >= 0 && a <= 1 ? a : undefined;
+}
+
 /**
  * Adds a resolver consulted (in registration order, after the built-in names) for names this
  * module does not know, e.g. model names or weight paths. Returns a function that removes it.

@@ -10,7 +10,7 @@
 //  - values on the 0..255 scale, peak 255, float64 accumulation;
 //  - SSIM: Wang et al. (2004) ssim_index: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03,
 //    L 255, 'valid' filtering (no padding), mean of the SSIM map, no automatic downsampling.
-import { SrError } from '../util/errors.js';
+import { SrError, closest } from '../util/errors.js';
 import { checkImage, type Image } from '../io/image.js';
 
 export interface MetricOptions {
@@ -23,6 +23,28 @@ export interface MetricOptions {
 export interface Scores {
   psnr: number;
   ssim: number;
+  /** no-reference NIQE of the output (src/eval/niqe.ts), when asked for */
+  niqe?: number;
+}
+
+/** What `eval --metrics` can report; PSNR and SSIM are always computed (they are cheap), NIQE on request. */
+export const METRIC_NAMES = ['psnr', 'ssim', 'niqe'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+export const DEFAULT_METRICS: readonly MetricName[] = ['psnr', 'ssim'];
+
+/** "psnr,ssim,niqe" -> the names, checked, in the order given. */
+export function parseMetrics(list: string): MetricName[] {
+  const names = list.split(',').map((s) => s.trim().toLowerCase());
+  if (names.some((n) => n === '')) throw new SrError(`--metrics takes names separated by commas (${METRIC_NAMES.join(', ')}), got '${list}'`);
+  for (const n of names) {
+    if (!(METRIC_NAMES as readonly string[]).includes(n)) {
+      const hint = closest(n, METRIC_NAMES);
+      throw new SrError(`unknown metric '${n}'${hint ? ` (did you mean '${hint}'?)` : ''}; known metrics: ${METRIC_NAMES.join(', ')}`);
+    }
+  }
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new SrError(`metric '${dup}' is listed twice`);
+  return names as MetricName[];
 }
 
 /** One channel on the 0..255 scale, row-major. */

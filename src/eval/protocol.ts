@@ -5,7 +5,8 @@ import { basename, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { checkImage, listImages, loadImage, type Image, type Image8 } from '../io/image.js';
 import { imresizeAs8 } from '../data/resize.js';
-import { score, type Scores } from './metrics.js';
+import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
+import { niqe } from './niqe.js';
 import type { Method } from './methods.js';
 
 
@@ -46,6 +47,8 @@ export interface ImageResult {
   scores: Record<string, Scores>;
   /** seconds each method took on this image */
   seconds: Record<string, number>;
+  /** The no-reference metrics of the (mod-cropped) HR itself, the reference point for them. */
+  reference?: { niqe: number };
 }
 
 export interface EvalResult {
@@ -54,9 +57,13 @@ export interface EvalResult {
   border: number;
   yOnly: boolean;
   methods: string[];
+  /** what was asked for (PSNR and SSIM are in the scores regardless) */
+  metrics: MetricName[];
   images: ImageResult[];
   /** arithmetic mean over images of each method's per-image scores (the field's convention) */
   mean: Record<string, Scores>;
+  /** mean of the images' `reference` */
+  referenceMean?: { niqe: number };
 }
 
 export interface ImageOutcome {
@@ -76,6 +83,8 @@ export interface EvaluateOptions {
   methods: Method[];
   /** default true: Y of YCbCr; false: RGB */
   yOnly?: boolean;
+  /** default psnr, ssim; 'niqe' adds NIQE of every output and of the HR */
+  metrics?: readonly MetricName[];
   /** called after each image, e.g. to save outputs or report progress */
   onImage?: (o: ImageOutcome) => void | Promise<void>;
   /** called before each image is loaded */
@@ -103,7 +112,18 @@ export async function evaluateImage(
   scale: number,
   methods: Method[],
   yOnly = true,
+  metrics: readonly MetricName[] = DEFAULT_METRICS,
 ): Promise<{ result: ImageResult; hr: Image; lr: Image; outputs: Map<string, Image> }> {
+  // NIQE sees what PSNR sees: the same border removed (as BasicSR's crop_border and PIRM's shave do).
+  const withNiqe = metrics.includes('niqe');
+  const niqeOf = (img: Image, what: string): number => {
+    try {
+      return niqe(img, { border: scale });
+    } catch (err) {
+      if (err instanceof SrError) throw new SrError(`NIQE of ${what} for ${name}: ${err.message}`);
+      throw err;
+    }
+  };
   const hr = modcrop(hrFull, scale);
   const lr = degrade(hr, scale);
   const scores: Record<string, Scores> = {};
@@ -122,41 +142,44 @@ export async function evaluateImage(
     sr = matchChannels(sr, hr);
     outputs.set(m.name, sr);
     scores[m.name] = score(hr, sr, { border: scale, yOnly });
+    if (withNiqe) scores[m.name]!.niqe = niqeOf(sr, `method '${m.name}'`);
   }
-  return { result: { name, width: hr.width, height: hr.height, channels: hr.channels, scores, seconds }, hr, lr, outputs };
+  const result: ImageResult = { name, width: hr.width, height: hr.height, channels: hr.channels, scores, seconds };
+  if (withNiqe) result.reference = { niqe: niqeOf(hr, 'the HR') };
+  return { result, hr, lr, outputs };
 }
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   const { scale, methods } = opts;
   checkScale(scale);
   const yOnly = opts.yOnly ?? true;
+  const metrics = [...(opts.metrics ?? DEFAULT_METRICS)];
   const files = await listImages(opts.dir);
   const images: ImageResult[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     opts.onStart?.(file, i, files.length);
     const hr = await loadImage(file);
-    const out = await evaluateImage(hr, basename(file), scale, methods, yOnly);
+    const out = await evaluateImage(hr, basename(file), scale, methods, yOnly, metrics);
     images.push(out.result);
     await opts.onImage?.({ index: i, total: files.length, ...out });
   }
+  const avg = (get: (r: ImageResult) => number): number => images.reduce((a, r) => a + get(r), 0) / images.length;
   const mean: Record<string, Scores> = {};
   for (const m of methods) {
-    let p = 0;
-    let s = 0;
-    for (const r of images) {
-      p += r.scores[m.name]!.psnr;
-      s += r.scores[m.name]!.ssim;
-    }
-    mean[m.name] = { psnr: p / images.length, ssim: s / images.length };
+    mean[m.name] = { psnr: avg((r) => r.scores[m.name]!.psnr), ssim: avg((r) => r.scores[m.name]!.ssim) };
+    if (metrics.includes('niqe')) mean[m.name]!.niqe = avg((r) => r.scores[m.name]!.niqe!);
   }
-  return {
+  const result: EvalResult = {
     dataset: basename(resolve(opts.dir)),
     scale,
     border: scale,
     yOnly,
     methods: methods.map((m) => m.name),
+    metrics,
     images,
     mean,
   };
+  if (metrics.includes('niqe')) result.referenceMean = { niqe: avg((r) => r.reference!.niqe) };
+  return result;
 }

@@ -1,9 +1,14 @@
-// Small SVG line charts (training curves, per-frame metrics). Hand-written because every Node
+// Small SVG line charts (training curves, per-frame metrics) and labelled scatter plots (the
+// perception-distortion plane). Hand-written because every Node
 // plotting library we looked at needs a canvas, a browser or a large runtime; an SVG is plain text,
 // opens anywhere, and sharp turns it into a PNG.
 export interface Series {
   name: string;
   points: Array<[number, number]>;
+  /** Text beside each point (same order as points); a labelled series always shows its markers. */
+  labels?: string[];
+  /** Join the points with a line (default true); false draws markers only. */
+  line?: boolean;
 }
 
 export interface Panel {
@@ -60,6 +65,12 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const ty = (v: number) => (p.logY ? Math.log10(v) : v);
   let xmin = Math.min(...pts.map((q) => q[0]));
   let xmax = Math.max(...pts.map((q) => q[0]));
+  if (p.series.some((s) => s.labels)) {
+    // room for the markers and their labels at the edges
+    const padX = (xmax - xmin || 1) * 0.06;
+    xmin -= padX;
+    xmax += padX;
+  }
   let ymin = Math.min(...pts.map((q) => ty(q[1])));
   let ymax = Math.max(...pts.map((q) => ty(q[1])));
   if (xmax === xmin) xmax = xmin + 1;
@@ -85,18 +96,64 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   }
   parts.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + h - 6}" font-size="12" text-anchor="middle">${esc(p.xLabel)}</text>`);
   parts.push(`<text x="${x0 + 14}" y="${y0 + m.t + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${y0 + m.t + ph / 2})">${esc(p.yLabel)}${p.logY ? ' (log)' : ''}</text>`);
+  const labels: Label[] = [];
   p.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length]!;
     const good = s.points.filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
     if (good.length === 0) return;
     const d = good.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
-    parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
-    if (good.length < 40) for (const [x, y] of good) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
+    if (s.line !== false) parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
+    const r = s.labels || s.line === false ? 4 : 2.5;
+    if (good.length < 40 || s.labels) for (const [x, y] of good) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="${r}" fill="${c}"/>`);
+    s.points.forEach(([x, y], j) => {
+      const text = s.labels?.[j];
+      if (!text || !good.some((q) => q[0] === x && q[1] === y)) return;
+      // labels go right of the marker, or left of it in the right quarter so they stay inside
+      const right = sx(x) > x0 + m.l + pw * 0.75;
+      labels.push({ x: sx(x) + (right ? -7 : 7), y: sy(y) - 7, text, right, color: c });
+    });
     const ly = y0 + m.t + 14 + i * 18;
-    parts.push(`<line x1="${x0 + m.l + pw + 12}" y1="${ly - 4}" x2="${x0 + m.l + pw + 32}" y2="${ly - 4}" stroke="${c}" stroke-width="2"/>`);
+    if (s.line === false) parts.push(`<circle cx="${x0 + m.l + pw + 22}" cy="${ly - 4}" r="4" fill="${c}"/>`);
+    else parts.push(`<line x1="${x0 + m.l + pw + 12}" y1="${ly - 4}" x2="${x0 + m.l + pw + 32}" y2="${ly - 4}" stroke="${c}" stroke-width="2"/>`);
     parts.push(`<text x="${x0 + m.l + pw + 36}" y="${ly}" font-size="12">${esc(s.name)}</text>`);
   });
+  for (const l of spreadLabels(labels)) {
+    parts.push(`<text x="${l.x.toFixed(1)}" y="${l.y.toFixed(1)}" font-size="11" text-anchor="${l.right ? 'end' : 'start'}" fill="${l.color}">${esc(l.text)}</text>`);
+  }
   return parts.join('');
+}
+
+interface Label {
+  x: number;
+  y: number;
+  text: string;
+  /** anchored at its right end */
+  right: boolean;
+  color: string;
+}
+
+/** Moves labels down, top to bottom, until no two overlap (points close together stay readable). */
+function spreadLabels(labels: Label[]): Label[] {
+  const LINE = 13;
+  const span = (l: Label): [number, number] => {
+    const w = l.text.length * 6.3; // about 11 px DejaVu Sans
+    return l.right ? [l.x - w, l.x] : [l.x, l.x + w];
+  };
+  const placed: Label[] = [];
+  for (const l of [...labels].sort((a, b) => a.y - b.y)) {
+    const [a0, a1] = span(l);
+    const moved = { ...l };
+    for (;;) {
+      const hit = placed.find((q) => {
+        const [b0, b1] = span(q);
+        return a0 < b1 && b0 < a1 && Math.abs(q.y - moved.y) < LINE;
+      });
+      if (!hit) break;
+      moved.y = hit.y + LINE;
+    }
+    placed.push(moved);
+  }
+  return placed;
 }
 
 /** Panels stacked vertically, each `panelHeight` tall. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SrError } from '../../src/util/errors.js';
-import { imresize, imresize8, imresizeAs8, resizePlan, weightTable, type ResizeMethod } from '../../src/data/resize.js';
+import { imresize, imresize8, imresizeAs8, imresizePlane, resizePlan, weightTable, type ResizeMethod } from '../../src/data/resize.js';
 import type { Image, Image8 } from '../../src/io/image.js';
 
 function image(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): Image {
@@ -123,6 +123,16 @@ test('alpha is resized with the colour', () => {
   assert.ok(out.alpha);
   assert.equal(out.alpha.length, 16);
   assert.ok(out.alpha.every((v) => Math.abs(v - 1) < 1e-6));
+});
+
+test('a float64 plane (any range, as NIQE halves its 0..255 Y) resizes like a grey image, without float32 rounding', () => {
+  const img = image(41, 30, 1, (x, y) => ((x * 13 + y * 7) % 23) / 23);
+  const plane = { width: 41, height: 30, data: Float64Array.from(img.data, (v) => v * 255) };
+  const half = imresizePlane(plane, { scale: 0.5 }, 'bicubic');
+  const ref = imresize(img, { scale: 0.5 }, 'bicubic');
+  assert.deepEqual([half.width, half.height], [21, 15]);
+  assert.ok(half.data instanceof Float64Array);
+  for (let i = 0; i < half.data.length; i++) assert.ok(Math.abs(half.data[i]! - ref.data[i]! * 255) < 1e-4, `sample ${i}`);
 });
 
 test('bad sizes are SrErrors', () => {

@@ -8,6 +8,11 @@ import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
 import { registerEvalCommand } from '../../src/cli/commands/eval.js';
 import { loadImage } from '../../src/io/image.js';
+import { registerModelMethods } from '../../src/inference/eval_methods.js';
+import { defaultNiqeModelPath } from '../../src/eval/niqe.js';
+import { writeTextureImage } from '../helpers/images.js';
+
+const skipNiqe = existsSync(defaultNiqeModelPath()) ? false : `NIQE's pristine model not found at ${defaultNiqeModelPath()} (needs ../shared/data)`;
 
 let dir: string;
 let data: string;
@@ -87,4 +92,74 @@ test('srgan eval --methods bicubic,foo fails with the known methods listed', asy
   );
   await assert.rejects(run(['--data', join(dir, 'missing'), '--out', join(dir, 'y')]), (e: unknown) => e instanceof SrError && /no such folder/.test(e.message));
   await assert.rejects(run(['--data', data, '--scale', '2.5']), /--scale must be an integer/);
+});
+
+/** An SrError whose message is one line matching `re`. */
+const oneLine = (re: RegExp) => (e: unknown) => e instanceof SrError && re.test(e.message) && !e.message.includes('\n');
+
+test('srgan eval --metrics: unknown names and NIQE on images under 96x96 are one-line errors', { skip: skipNiqe }, async () => {
+  await assert.rejects(run(['--data', data, '--metrics', 'psnr,niq', '--out', join(dir, 'm1')]), oneLine(/unknown metric 'niq' \(did you mean 'niqe'\?\); known metrics: psnr, ssim, niqe/));
+  await assert.rejects(run(['--data', data, '--metrics', 'niqe,niqe', '--out', join(dir, 'm2')]), oneLine(/metric 'niqe' is listed twice/));
+  // a.png is 48x40 after mod-crop, 40x32 once the x4 border is removed
+  await assert.rejects(
+    run(['--data', data, '--metrics', 'psnr,ssim,niqe', '--out', join(dir, 'm3')]),
+    oneLine(/NIQE of method 'bicubic' for a\.png: NIQE needs an image of at least 96x96 pixels .*this one is 40x32 after removing a 4-pixel border from 48x40/),
+  );
+});
+
+test('srgan eval --alpha-sweep refuses bad alpha lists in one line, before any work', async () => {
+  const cases: Array<[string, RegExp]> = [
+    ['0,1.5', /--alpha-sweep: 1\.5 is outside 0\.\.1/],
+    ['-0.1,0.5', /--alpha-sweep: -0\.1 is outside 0\.\.1/],
+    ['0,abc', /--alpha-sweep: 'abc' is not a number/],
+    ['0.5,0.50', /--alpha-sweep: 0\.50 is listed twice/],
+    ['0,,1', /--alpha-sweep takes numbers from 0 to 1 separated by commas/],
+    ['', /--alpha-sweep takes numbers from 0 to 1/],
+  ];
+  for (const [list, re] of cases) {
+    const out = join(dir, `bad-${cases.findIndex((c) => c[0] === list)}`);
+    await assert.rejects(run(['--data', data, '--alpha-sweep', list, '--out', out]), oneLine(re), list);
+    assert.ok(!existsSync(out), `nothing written for '${list}'`);
+  }
+});
+
+test('srgan eval --alpha-sweep writes the plane: one row per alpha, bicubic and HR, as CSV, SVG and PNG', { skip: skipNiqe }, async () => {
+  const set = join(dir, 'Plane');
+  mkdirSync(set);
+  // 112x112: 104x104 once the x4 border is removed, one NIQE block
+  await writeTextureImage(join(set, 'p.png'), 112, 112, 21);
+  await writeTextureImage(join(set, 'q.png'), 112, 112, 22);
+  const outDir = join(dir, 'plane-out');
+  const unregister = registerModelMethods({ engine: 'onnx' });
+  try {
+    const { out } = await run(['--data', set, '--scale', '4', '--alpha-sweep', '1,0', '--out', outDir]);
+    assert.match(out, /PSNR \(dB\) \/ SSIM \/ NIQE on Y/);
+    assert.match(out, /bicubic\s+alpha=1\s+alpha=0\s+HR/);
+    assert.match(out, /perception-distortion plane \(means over 2 images\)/);
+
+    const csv = readFileSync(join(outDir, 'plane.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'point,alpha,psnr,rmse,ssim,niqe');
+    assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['alpha=0,0', 'alpha=1,1', 'bicubic,', 'HR,']);
+    for (const line of csv.slice(1)) {
+      const [name, , psnr, rmse, ssim, niqe] = line.split(',');
+      assert.ok(Number(niqe) > 0 && Number.isFinite(Number(niqe)), `${name} NIQE ${niqe}`);
+      if (name === 'HR') assert.deepEqual([psnr, rmse, ssim], ['inf', '0.0000', '1.000000']);
+      else assert.ok(Number(psnr) > 15 && Number(rmse) > 0 && Number(ssim) > 0, line);
+    }
+    const svg = readFileSync(join(outDir, 'plane.svg'), 'utf8');
+    for (const label of ['α=0 (', 'α=1 (', 'bicubic (', '>HR<', 'NIQE', 'RMSE']) assert.ok(svg.includes(label), `plot shows ${label}`);
+    const png = await sharp(join(outDir, 'plane.png')).metadata();
+    assert.equal(png.format, 'png');
+
+    const json = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
+    assert.deepEqual(json.metrics, ['psnr', 'ssim', 'niqe']);
+    assert.equal(json.plane.length, 4);
+    assert.ok(json.images[0].reference.niqe > 0);
+    const rows = readFileSync(join(outDir, 'results.csv'), 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'image,method,scale,psnr,ssim,niqe,seconds');
+    assert.equal(rows.length, 1 + 2 * 4 + 4, 'per image: 3 methods + HR; then the means');
+    assert.ok(rows.some((r) => r.startsWith('mean,HR,4,inf,1.000000,')));
+  } finally {
+    await unregister();
+  }
 });

@@ -1,15 +1,20 @@
 // `srgan eval`: the benchmark protocol over a folder of HR images, as a table, JSON and CSV, and
-// optionally the SR images and paper-style comparison sheets.
+// optionally the SR images and paper-style comparison sheets. `--metrics ...,niqe` adds the
+// no-reference NIQE (of every output and of the HR); `--alpha-sweep` evaluates network
+// interpolations between SRResNet and SRGAN and draws the perception-distortion plane.
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, basename, resolve, parse } from 'node:path';
+import sharp from 'sharp';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { saveImage } from '../../io/image.js';
 import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protocol.js';
-import { resolveMethods } from '../../eval/methods.js';
+import { resolveMethods, resolveMethod, alphaMethodName, type Method } from '../../eval/methods.js';
+import { parseMetrics, type MetricName, type Scores } from '../../eval/metrics.js';
+import { planePoints, planeCsv, planeSvg, type PlanePoint } from '../../eval/plane.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
-import { parseScale } from '../parse.js';
+import { parseScale, parseAlphaList } from '../parse.js';
 
 interface EvalFlags {
   data: string;
@@ -18,21 +23,42 @@ interface EvalFlags {
   out?: string;
   save?: boolean;
   rgb?: boolean;
+  metrics: string;
+  alphaSweep?: string;
 }
 
 const fmtPsnr = (v: number) => (v === Infinity ? 'inf' : v.toFixed(2));
 const fmtSsim = (v: number) => v.toFixed(4);
+const fmtNiqe = (v: number) => v.toFixed(3);
+
+const METRIC_TITLE: Record<MetricName, string> = { psnr: 'PSNR (dB)', ssim: 'SSIM', niqe: 'NIQE' };
+
+/** One metric of a Scores as table text, and as CSV text (more digits). */
+function metricText(s: Scores, m: MetricName, csv = false): string {
+  if (m === 'psnr') return s.psnr === Infinity ? 'inf' : csv ? s.psnr.toFixed(4) : fmtPsnr(s.psnr);
+  if (m === 'ssim') return csv ? s.ssim.toFixed(6) : fmtSsim(s.ssim);
+  return s.niqe === undefined ? '' : csv ? s.niqe.toFixed(4) : fmtNiqe(s.niqe);
+}
+
+/** The HR against itself: PSNR inf, SSIM 1, and its own no-reference scores. */
+const hrScores = (ref: { niqe: number }): Scores => ({ psnr: Infinity, ssim: 1, niqe: ref.niqe });
 
 export function formatTable(r: EvalResult): string {
+  // NIQE is no-reference, so the HR has a score too: it gets a column as the reference.
+  const withHr = r.referenceMean !== undefined;
+  const columns = [...r.methods, ...(withHr ? ['HR'] : [])];
+  const cell = (s: Scores) => r.metrics.map((m) => metricText(s, m)).join(' / ');
   const nameW = Math.max(8, ...r.images.map((i) => i.name.length));
-  const colW = Math.max(16, ...r.methods.map((m) => m.length));
+  const colW = Math.max(r.metrics.length * 7 + 2, ...columns.map((m) => m.length));
   const lines: string[] = [];
-  lines.push(`${r.dataset} x${r.scale}: PSNR (dB) / SSIM on ${r.yOnly ? 'Y (grey images on grey)' : 'RGB'}, border ${r.border}`);
-  lines.push('image'.padEnd(nameW) + r.methods.map((m) => '  ' + m.padStart(colW)).join(''));
-  const cell = (s: { psnr: number; ssim: number }) => `${fmtPsnr(s.psnr)} / ${fmtSsim(s.ssim)}`.padStart(colW);
-  for (const img of r.images) lines.push(img.name.padEnd(nameW) + r.methods.map((m) => '  ' + cell(img.scores[m]!)).join(''));
-  lines.push('-'.repeat(nameW + r.methods.length * (colW + 2)));
-  lines.push('mean'.padEnd(nameW) + r.methods.map((m) => '  ' + cell(r.mean[m]!)).join(''));
+  const on = r.yOnly ? 'Y (grey images on grey)' : `RGB${r.metrics.includes('niqe') ? ' (NIQE on Y)' : ''}`;
+  lines.push(`${r.dataset} x${r.scale}: ${r.metrics.map((m) => METRIC_TITLE[m]).join(' / ')} on ${on}, border ${r.border}`);
+  lines.push('image'.padEnd(nameW) + columns.map((m) => '  ' + m.padStart(colW)).join(''));
+  const row = (name: string, scores: Record<string, Scores>, ref?: { niqe: number }) =>
+    name.padEnd(nameW) + r.methods.map((m) => '  ' + cell(scores[m]!).padStart(colW)).join('') + (withHr && ref ? '  ' + cell(hrScores(ref)).padStart(colW) : '');
+  for (const img of r.images) lines.push(row(img.name, img.scores, img.reference));
+  lines.push('-'.repeat(nameW + columns.length * (colW + 2)));
+  lines.push(row('mean', r.mean, r.referenceMean));
   return lines.join('\n') + '\n';
 }
 
@@ -40,19 +66,44 @@ function csvField(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** One row per image and method, then the means; with NIQE the HR's own rows (method 'HR') follow each group. */
 export function formatCsv(r: EvalResult): string {
-  const rows = ['image,method,scale,psnr,ssim,seconds'];
+  const rows = [['image', 'method', 'scale', ...r.metrics, 'seconds'].join(',')];
+  const row = (image: string, method: string, s: Scores, seconds: string) =>
+    [csvField(image), csvField(method), r.scale, ...r.metrics.map((m) => metricText(s, m, true)), seconds].join(',');
   for (const img of r.images) {
-    for (const m of r.methods) {
-      const s = img.scores[m]!;
-      rows.push([csvField(img.name), csvField(m), r.scale, s.psnr === Infinity ? 'inf' : s.psnr.toFixed(4), s.ssim.toFixed(6), img.seconds[m]!.toFixed(3)].join(','));
-    }
+    for (const m of r.methods) rows.push(row(img.name, m, img.scores[m]!, img.seconds[m]!.toFixed(3)));
+    if (img.reference) rows.push(row(img.name, 'HR', hrScores(img.reference), ''));
   }
-  for (const m of r.methods) {
-    const s = r.mean[m]!;
-    rows.push(['mean', csvField(m), r.scale, s.psnr === Infinity ? 'inf' : s.psnr.toFixed(4), s.ssim.toFixed(6), ''].join(','));
-  }
+  for (const m of r.methods) rows.push(row('mean', m, r.mean[m]!, ''));
+  if (r.referenceMean) rows.push(row('mean', 'HR', hrScores(r.referenceMean), ''));
   return rows.join('\n') + '\n';
+}
+
+/** The plane's points as a table for the terminal. */
+export function formatPlane(points: readonly PlanePoint[]): string {
+  const nameW = Math.max(10, ...points.map((p) => p.name.length));
+  const lines = [`${'point'.padEnd(nameW)}  ${'PSNR'.padStart(7)}  ${'RMSE'.padStart(7)}  ${'SSIM'.padStart(6)}  ${'NIQE'.padStart(6)}`];
+  for (const p of points) {
+    lines.push(`${p.name.padEnd(nameW)}  ${fmtPsnr(p.psnr).padStart(7)}  ${p.rmse.toFixed(2).padStart(7)}  ${fmtSsim(p.ssim).padStart(6)}  ${fmtNiqe(p.niqe).padStart(6)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The methods of an alpha sweep: those of --methods, bicubic (a reference point of the plane) if
+ * missing, and one blend per alpha. Returns the methods and the blends' names with their alphas.
+ */
+async function sweepMethods(methods: Method[], alphas: number[]): Promise<{ methods: Method[]; alphaOf: Map<string, number> }> {
+  const out = [...methods];
+  if (!out.some((m) => m.name === 'bicubic')) out.unshift(await resolveMethod('bicubic'));
+  const alphaOf = new Map<string, number>();
+  for (const a of alphas) {
+    const name = alphaMethodName(a);
+    alphaOf.set(name, a);
+    if (!out.some((m) => m.name === name)) out.push(await resolveMethod(name));
+  }
+  return { methods: out, alphaOf };
 }
 
 async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Promise<void> {
@@ -66,11 +117,11 @@ async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Prom
     hr: o.hr,
     overviewLines: [o.result.name, `${o.hr.width}x${o.hr.height}, x${scale}`],
     panels: [
-      { image: o.hr, lines: ['HR', 'PSNR inf', 'SSIM 1'] },
-      ...[...o.outputs].map(([m, img]) => ({
-        image: img,
-        lines: [m, `PSNR ${fmtPsnr(o.result.scores[m]!.psnr)} dB`, `SSIM ${fmtSsim(o.result.scores[m]!.ssim)}`],
-      })),
+      { image: o.hr, lines: ['HR', 'PSNR inf', 'SSIM 1', ...(o.result.reference ? [`NIQE ${fmtNiqe(o.result.reference.niqe)}`] : [])] },
+      ...[...o.outputs].map(([m, img]) => {
+        const s = o.result.scores[m]!;
+        return { image: img, lines: [m, `PSNR ${fmtPsnr(s.psnr)} dB`, `SSIM ${fmtSsim(s.ssim)}`, ...(s.niqe !== undefined ? [`NIQE ${fmtNiqe(s.niqe)}`] : [])] };
+      }),
     ],
   });
   const sheets = join(outDir, 'sheets');
@@ -94,9 +145,19 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
     .option('--out <dir>', 'where results go (default ./eval-out/<dataset>-x<scale>)')
     .option('--save', 'also write the SR images and a comparison sheet per image')
     .option('--rgb', 'score R, G and B instead of Y')
+    .option('--metrics <list>', 'comma-separated metrics: psnr, ssim, niqe (no-reference, lower = more natural; also scored on the HR)', 'psnr,ssim')
+    .option('--alpha-sweep <list>', 'network interpolation weights (0 = srresnet, 1 = srgan), e.g. 0,0.25,0.5,0.75,1: evaluates each blend with bicubic and HR and draws the perception-distortion plane (plane.csv, plane.svg, plane.png)')
     .action(async (flags: EvalFlags) => {
       const scale = parseScale(flags.scale);
-      const methods = await resolveMethods(flags.methods);
+      const metrics = parseMetrics(flags.metrics);
+      const alphas = flags.alphaSweep === undefined ? undefined : parseAlphaList(flags.alphaSweep);
+      let methods = await resolveMethods(flags.methods);
+      let alphaOf = new Map<string, number>();
+      if (alphas) {
+        ({ methods, alphaOf } = await sweepMethods(methods, alphas));
+        // the plane's axes: distortion from PSNR, perception from NIQE
+        for (const m of ['psnr', 'niqe'] as const) if (!metrics.includes(m)) metrics.push(m);
+      }
       const dataset = basename(resolve(flags.data));
       const outDir = resolve(flags.out ?? join('eval-out', `${dataset}-x${scale}`));
       const t0 = performance.now();
@@ -105,6 +166,7 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
         scale,
         methods,
         yOnly: !flags.rgb,
+        metrics,
         onStart: (file, i, total) => io.err.write(`[${i + 1}/${total}] ${basename(file)} ...`),
         onImage: async (o) => {
           if (flags.save) await saveOutputs(o, outDir, scale);
@@ -120,13 +182,26 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
           'HR mod-cropped to a multiple of scale; LR = MATLAB-exact imresize(HR, 1/scale, bicubic) on uint8; ' +
           'outputs rounded to 8 bits; PSNR/SSIM on ' +
           (result.yOnly ? 'Y (BT.601, not rounded; grey images on their grey values)' : 'RGB') +
-          ` with ${result.border} border pixels removed; SSIM 11x11 Gaussian sigma 1.5, K1 0.01, K2 0.03, valid`,
+          ` with ${result.border} border pixels removed; SSIM 11x11 Gaussian sigma 1.5, K1 0.01, K2 0.03, valid` +
+          (metrics.includes('niqe')
+            ? `; NIQE (Mittal et al. 2013, the authors' pristine model) on Y rounded to integers (grey on grey), same border removed, 96x96 blocks; 'reference' is the HR's own`
+            : ''),
         ...result,
       };
+      const plane = alphas ? planePoints(result, alphaOf) : undefined;
+      if (plane) Object.assign(json, { plane });
       // Infinity (identical images) is not JSON; it is written as the string "inf".
       await writeFileAtomic(join(outDir, 'results.json'), JSON.stringify(json, (_k, v) => (v === Infinity ? 'inf' : v), 2) + '\n');
       await writeFileAtomic(join(outDir, 'results.csv'), formatCsv(result));
       io.out.write(formatTable(result));
+      if (plane) {
+        const svg = planeSvg(plane, `${result.dataset} x${scale}: perception-distortion plane (α: SRResNet→SRGAN network interpolation)`);
+        await writeFileAtomic(join(outDir, 'plane.csv'), planeCsv(plane));
+        await writeFileAtomic(join(outDir, 'plane.svg'), svg);
+        await writeFileAtomic(join(outDir, 'plane.png'), await sharp(Buffer.from(svg)).png().toBuffer());
+        io.out.write(`\nperception-distortion plane (means over ${result.images.length} images):\n${formatPlane(plane)}`);
+        io.out.write(`plane: ${join(outDir, 'plane.csv')}, ${join(outDir, 'plane.svg')}, ${join(outDir, 'plane.png')}\n`);
+      }
       io.out.write(`results: ${join(outDir, 'results.json')}, ${join(outDir, 'results.csv')}${flags.save ? `; images and sheets in ${outDir}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     });
 }
