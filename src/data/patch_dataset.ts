@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { DEFAULT_MAX_PIXELS, imageSize, listImages } from '../io/image.js';
+import { dataFolders } from './folders.js';
 import type { FromWorker, SampleSpec, ToWorker, WorkerInit } from './patch_worker.js';
 import { Rng } from '../util/random.js';
 
@@ -45,7 +46,7 @@ export function hash32(...xs: number[]): number {
 // ---------------------------------------------------------------------------------------------
 
 export interface PatchDatasetOptions {
-  /** folder of HR training images */
+  /** folder of HR training images; several as 'a,b' */
   dir: string;
   scale: number;
   /** HR patch side (default 96); must be a multiple of scale */
@@ -183,7 +184,7 @@ export class PatchDataset {
     const prefetch = opts.prefetch ?? Math.max(2, 2 * nWorkers);
     const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
 
-    const files = await listImages(opts.dir);
+    const files = (await Promise.all(dataFolders(opts.dir).map((d) => listImages(d)))).flat();
     const sizes = await Promise.all(files.map((f) => imageSize(f)));
     const images: ImageInfo[] = [];
     for (let i = 0; i < files.length; i++) {

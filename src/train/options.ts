@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
 import type { ContentLoss } from '../losses/perceptual.js';
 import { ENGINES, type EngineName } from './engine.js';
+import { dataFolders } from '../data/folders.js';
 import { getObjective } from './objectives.js';
 
 export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
@@ -190,7 +191,7 @@ function validate(o: TrainOptions): TrainOptions {
   if (![2, 4, 8].includes(o.scale)) throw new SrError(`--scale must be 2, 4 or 8, got ${o.scale}`);
   if (!o.data) throw new SrError('--data <folder of HR training images> is required');
   if (!o.out) throw new SrError('--out <run folder> is required');
-  if (!existsSync(o.data) || !statSync(o.data).isDirectory()) throw new SrError(`--data ${o.data}: no such folder`);
+  for (const dir of dataFolders(o.data)) if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SrError(`--data ${dir}: no such folder`);
   if (o.val && (!existsSync(o.val) || !statSync(o.val).isDirectory())) throw new SrError(`--val ${o.val}: no such folder`);
   if (o.patch % o.scale !== 0) throw new SrError(`--patch ${o.patch} must be a multiple of --scale ${o.scale}`);
   const shards = o.workers * o.accumulate;

@@ -7,6 +7,7 @@
 // (Farneback). Like PatchDataset, every sample is a pure function of (seed, sample number):
 // sources are drawn by epoch, each once per epoch in a seeded order, and the state needed to
 // resume exactly is the number of batches served.
+import { dataFolders } from '../data/folders.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
@@ -116,7 +117,7 @@ export class SequenceDataset {
     const seed = (opts.seed ?? 0) >>> 0;
     if (!(Number.isInteger(patch) && patch > 0 && patch % scale === 0)) throw new SrError(`HR patch ${patch} must be a positive multiple of the scale ${scale}`);
     const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
-    const all = await listSources(opts.dir);
+    const all = (await Promise.all(dataFolders(opts.dir).map((d) => listSources(d)))).flat();
     // A synthetic frame is the patch plus a margin for the LR filter, and the camera moves.
     const need = patch + 6 * scale + 16;
     const sources: SourceSpec[] = [];

@@ -245,3 +245,15 @@ test('bad folders and options are SrErrors', async () => {
   writeFileSync(join(broken, 'x.png'), 'not a png');
   await assert.rejects(PatchDataset.open({ dir: broken, scale: 4 }), (e: unknown) => e instanceof SrError && e.message.includes(join(broken, 'x.png')));
 });
+
+test('--data a,b reads the images of both folders, in the order given', async () => {
+  const second = join(dir, 'second');
+  mkdirSync(second, { recursive: true });
+  await sharp(pattern(64, 64, 3, 9), { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(join(second, 'z.png'));
+  const one = await PatchDataset.open({ dir: data, scale: SCALE, hrPatch: HR, batch: 2, seed: 1, workers: 1, onWarning: () => {} });
+  const both = await PatchDataset.open({ dir: `${data},${second}`, scale: SCALE, hrPatch: HR, batch: 2, seed: 1, workers: 1, onWarning: () => {} });
+  assert.equal(both.images.length, one.images.length + 1);
+  assert.equal(both.images.at(-1)!.path, join(second, 'z.png'));
+  await one.close();
+  await both.close();
+});

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../engine/backend.js';
 import { PatchDataset } from '../../data/patch_dataset.js';
+import { dataFolders } from '../../data/folders.js';
 import { recalibrateBatchNorm } from '../../train/precise_bn.js';
 import { loadModel, saveModel } from '../../models/weights.js';
 import { evaluate } from '../../eval/protocol.js';
@@ -76,7 +77,7 @@ async function preciseBatchNorm(
   if (!(Number.isInteger(batches) && batches >= 0)) throw new SrError(`--bn-batches must be a whole number >= 0, got ${flags.bnBatches}`);
   if (batches === 0) return null;
   const data = flags.bnData ?? String(c['data']);
-  if (!existsSync(data)) {
+  if (!dataFolders(data).every((d) => existsSync(d))) {
     throw new SrError(`--bn-batches needs the training images to re-estimate batch-norm statistics, and ${data} is not there: pass --bn-data <folder> or --bn-batches 0`);
   }
   const batch = Number(c['batch']);

@@ -20,7 +20,7 @@ const FLAG_TO_OPTION: Record<string, string> = {
   temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads',
 };
 
-function addCommon(cmd: Command, dataHelp = 'folder of HR training images'): Command {
+function addCommon(cmd: Command, dataHelp = "folder of HR training images (several: 'a,b')"): Command {
   return cmd
     .requiredOption('--data <folder>', dataHelp)
     .requiredOption('--out <run folder>', 'where checkpoints, logs, curves and samples go')
