@@ -2,7 +2,7 @@
 // generator against the 96 px discriminator, content MSE + 1e-3 adversarial) steps at batch 16
 // on 24x24 LR / 96x96 HR patches, through the real path (ReplicaPool.step: gradients, exchange,
 // Adam). Every configuration runs in each round, alternating, because the machine is shared and
-// noisy; the medians and their ratios to the TF.js engine are printed at the end.
+// noisy; the medians, and the medians of the per-round ratios, are printed at the end.
 //
 //   npm run build && node dist/bench/train_engines.js [--modes srresnet,srgan] [--rounds 3] [--steps 2]
 //     [--configs onnx:1x2,onnx:2x1,tfjs:2x1]   engine:workers x threads
@@ -96,11 +96,14 @@ for (const mode of modes) {
   }
   for (const p of pools.values()) await p.close();
   const base = configs.find((c) => c.engine === 'tfjs');
+  // Ratios are taken within each round (neighbours in time share the machine's load) and their
+  // median reported: on a shared machine that is steadier than a ratio of medians.
+  const ratio = (a: string, b: string) => med(rate.get(a)!.map((v, r) => v / rate.get(b)![r]!)).toFixed(2);
   for (const label of [...(withTorch ? ['torch'] : []), ...configs.map((c) => c.label)]) {
     const m = med(rate.get(label)!);
     const ratios = [
-      ...(base && base.label !== label ? [`${(m / med(rate.get(base.label)!)).toFixed(2)}x ${base.label}`] : []),
-      ...(withTorch && label !== 'torch' ? [`${(m / med(rate.get('torch')!)).toFixed(2)}x torch`] : []),
+      ...(base && base.label !== label ? [`${ratio(label, base.label)}x ${base.label}`] : []),
+      ...(withTorch && label !== 'torch' ? [`${ratio(label, 'torch')}x torch`] : []),
     ];
     summary.push(`${mode.padEnd(8)} ${label.padEnd(10)} ${m.toFixed(2)} samples/s${ratios.length ? `  (${ratios.join(', ')})` : ''}`);
   }

@@ -106,7 +106,7 @@ registerObjective({
   description: 'SRResNet: pixel-wise MSE between SR and HR',
   data: 'patches',
   phases: ['g'],
-  // Batch 16, 2 cores, one run: 2 workers x 1 thread 8.77 samples/s, 1 x 2 threads 7.45.
+  // bench/train_engines.ts, batch 16, 2 cores, 5 rounds: 2 workers x 1 thread 7.30 samples/s, 1 x 2 threads 6.58.
   cores: 'workers',
   graphLoss(_phase, p) {
     const pixel = meanSquaredError(p.t, p.generator(p.lr), p.hr);
@@ -124,7 +124,7 @@ registerObjective({
   data: 'patches',
   phases: ['g', 'd'],
   // The discriminator's 19M weights (dense 18432 -> 1024) make a replica's gradient exchange and
-  // Adam dear: 1 x 2 threads 1.15 samples/s, 2 workers x 1 thread 0.99 (batch 16, one run).
+  // Adam dear: 1 x 2 threads 2.00 samples/s, 2 workers x 1 thread 1.86 (batch 16, 5 rounds).
   cores: 'threads',
   graphLoss(phase, p): PhaseLoss<Value> {
     if (phase === 'g') {
