@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof SrError) {
       process.stderr.write(`error: ${err.message}\n`);
-      return 1;
+      return err.exitCode;
     }
     throw err;
   }

@@ -10,6 +10,7 @@ import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protoco
 import { resolveMethods } from '../../eval/methods.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
 import { parseScale } from '../parse.js';
+import { checkOutputFolder } from '../../util/out_dir.js';
 
 interface EvalFlags {
   data: string;
@@ -96,9 +97,10 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
     .option('--rgb', 'score R, G and B instead of Y')
     .action(async (flags: EvalFlags) => {
       const scale = parseScale(flags.scale);
-      const methods = await resolveMethods(flags.methods);
       const dataset = basename(resolve(flags.data));
       const outDir = resolve(flags.out ?? join('eval-out', `${dataset}-x${scale}`));
+      checkOutputFolder(outDir, '--out');
+      const methods = await resolveMethods(flags.methods);
       const t0 = performance.now();
       const result = await evaluate({
         dir: flags.data,

@@ -4,6 +4,7 @@ import { initBackend } from '../../engine/backend.js';
 import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
 import { SrError } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/out_dir.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -61,6 +62,7 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
     base = saved;
   }
   const opts = resolveOptions(mode, base, fromFile, fromFlags);
+  checkOutputFolder(opts.out, '--out');
   const backend = await initBackend({ backend: program.opts()['backend'] });
   const controller = new AbortController();
   let interrupts = 0;
