@@ -49,7 +49,7 @@ export async function onnxBytesFor(src: ModelSource): Promise<Uint8Array> {
   const model = buildFromSource(src);
   let bytes: Uint8Array;
   try {
-    bytes = exportOnnx(model, { config: src.config }).bytes;
+    bytes = exportOnnx(model, { config: src.config, preluAsDepthwise: true }).bytes;
   } finally {
     model.dispose();
   }
@@ -89,8 +89,13 @@ class WorkerEngine implements Engine {
     return this.slots.length;
   }
 
-  static async create(bytes: Uint8Array, workers: number, threadsEach: number, scale: number): Promise<WorkerEngine> {
-    const slots = Array.from({ length: workers }, () => new WorkerSlot(new Worker(new URL('./onnx_worker.js', import.meta.url), { workerData: { bytes, threads: threadsEach } })));
+  /**
+   * Starts the workers at once and hands them the model when `model` resolves: loading ONNX
+   * Runtime in the workers overlaps the export on this thread (a few tenths of a second of a
+   * short run).
+   */
+  static async create(model: () => Promise<Uint8Array>, workers: number, threadsEach: number, scale: number): Promise<WorkerEngine> {
+    const slots = Array.from({ length: workers }, () => new WorkerSlot(new Worker(new URL('./onnx_worker.js', import.meta.url), { workerData: { threads: threadsEach } })));
     const ready = slots.map(
       (slot, i) =>
         new Promise<void>((resolve, reject) => {
@@ -99,7 +104,10 @@ class WorkerEngine implements Engine {
           slot.worker.once('message', (msg: { type: string; error?: string }) => (msg.type === 'ready' ? resolve() : fail(msg.error ?? msg.type)));
         }),
     );
+    ready.forEach((p) => p.catch(() => undefined)); // awaited below, after the model is sent
     try {
+      const bytes = await model();
+      for (const slot of slots) slot.worker.postMessage({ type: 'model', bytes });
       await Promise.all(ready);
     } catch (err) {
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -165,6 +173,6 @@ export async function createOnnxEngine(src: ModelSource, opts: OnnxEngineOptions
   const threads = checkThreads(opts.threads ?? availableParallelism());
   const mode = opts.mode ?? DEFAULT_ONNX_MODE;
   if (mode !== 'workers' && mode !== 'session') throw new SrError(`unknown ONNX mode '${String(mode)}': use workers or session`);
-  const bytes = await onnxBytesFor(src);
-  return mode === 'session' ? WorkerEngine.create(bytes, 1, threads, src.scale) : WorkerEngine.create(bytes, threads, 1, src.scale);
+  const model = () => onnxBytesFor(src);
+  return mode === 'session' ? WorkerEngine.create(model, 1, threads, src.scale) : WorkerEngine.create(model, threads, 1, src.scale);
 }
