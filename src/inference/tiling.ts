@@ -96,7 +96,9 @@ export function planTiles(width: number, height: number, tileSize = DEFAULT_TILE
   const longest = (spans: Array<[number, number]>) => Math.max(...spans.map(([a, b]) => b - a));
   const valid = (spans: Array<[number, number]>) => spans.length === 1 || spans.every(([a, b]) => b - a >= 2 * overlap);
   let best: { cost: [number, number, number]; xs: Array<[number, number]>; ys: Array<[number, number]> } | null = null;
-  for (let nx = 1; nx <= maxSplit(width); nx++) {
+  // Columns much narrower than the square grid's only add overlap: the search stops a little past it.
+  const columns = Math.min(maxSplit(width), planAxis(width, tileSize, overlap).length * (parallel + 2));
+  for (let nx = 1; nx <= columns; nx++) {
     const xs = splitAxis(width, nx, overlap);
     if (!valid(xs)) break;
     const tw = longest(xs);
