@@ -213,28 +213,22 @@ export class Upscaler {
       checkFormatSize(format, W, H, path);
       const keepAlpha = format !== 'jpeg';
       const channels = rasterChannels(img, keepAlpha);
-      const save = { format, quality: opts.quality, bitDepth: bits };
-      if (rasterBytes(W, H, channels, bits) <= (opts.inMemoryBytes ?? DEFAULT_IN_MEMORY_BYTES)) {
-        const w = RasterWriter.inMemory(W, H, channels, bits);
-        await this.bands(img, opts, (y0, count, colour, alpha) => w.put(y0, count, colour, keepAlpha ? alpha : undefined));
-        await saveRaster(await w.finish(), path, save);
-        return { width: W, height: H, banded: false };
-      }
-      sweepStaleTemps(dirname(path));
-      const tmp = tempPathFor(path, { extension: '.v' });
+      const banded = rasterBytes(W, H, channels, bits) > (opts.inMemoryBytes ?? DEFAULT_IN_MEMORY_BYTES);
+      if (banded) sweepStaleTemps(dirname(path));
+      const tmp = banded ? tempPathFor(path, { extension: '.tif' }) : null;
       let w: RasterWriter | undefined;
       try {
-        w = await RasterWriter.toFile(tmp, W, H, channels, bits);
+        w = tmp ? await RasterWriter.toFile(tmp, W, H, channels, bits) : RasterWriter.inMemory(W, H, channels, bits);
         await this.bands(img, opts, (y0, count, colour, alpha) => w!.put(y0, count, colour, keepAlpha ? alpha : undefined));
-        await saveRaster(await w.finish(), path, save);
+        await saveRaster(await w.finish(), path, { format, quality: opts.quality, bitDepth: bits });
       } catch (err) {
         await w?.abort();
         if (err instanceof SrError || (err as Error).name === 'AbortError') throw err;
         throw new SrError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
       } finally {
-        await rm(tmp, { force: true });
+        if (tmp) await rm(tmp, { force: true });
       }
-      return { width: W, height: H, banded: true };
+      return { width: W, height: H, banded };
     });
   }
 

@@ -394,7 +394,9 @@ function encoder(r: Raster | RasterFile, format: ImageFormat, quality: number): 
     case 'png':
       return pipe.png({ compressionLevel: 6 });
     case 'jpeg':
-      return pipe.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
+      // Optimised Huffman tables need a second pass over every coefficient of the image (2.3 GiB
+      // for 24000x16000); an output too large for memory is encoded in one pass.
+      return pipe.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0', optimiseCoding: !('file' in r) });
     case 'webp':
       return pipe.webp({ quality });
     case 'tiff':
