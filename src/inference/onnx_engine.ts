@@ -21,7 +21,8 @@ import { availableParallelism } from 'node:os';
 import { SrError } from '../util/errors.js';
 import { initBackend } from '../engine/backend.js';
 import { exportOnnx } from './onnx_export.js';
-import { buildFromSource, type ModelSource } from './model_source.js';
+import { buildFromSource, type ModelSource, type WeightSource } from './model_source.js';
+import { readPrebuilt } from './prebuilt_onnx.js';
 import type { Engine } from './engine.js';
 
 export type OnnxMode = 'workers' | 'session';
@@ -36,7 +37,21 @@ export interface OnnxEngineOptions {
 const MAX_CACHED = 4;
 const bytesCache = new Map<string, Uint8Array>();
 
-/** The model as ONNX bytes: exported once per weights file (and alpha), then served from memory. */
+/** The graph this engine runs for some weights (what the build's prebuilt graphs hold, too). */
+export async function exportForEngine(src: WeightSource): Promise<Uint8Array> {
+  await initBackend({ quiet: true });
+  const model = buildFromSource(src);
+  try {
+    return exportOnnx(model, { config: src.config, preluAsDepthwise: true }).bytes;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The model as ONNX bytes: for a shipped model the graph the build exported (prebuilt_onnx.ts),
+ * otherwise exported once per weights file (and alpha), then served from memory.
+ */
 export async function onnxBytesFor(src: ModelSource): Promise<Uint8Array> {
   if (src.kind === 'onnx') return src.bytes;
   const hit = bytesCache.get(src.key);
@@ -45,14 +60,7 @@ export async function onnxBytesFor(src: ModelSource): Promise<Uint8Array> {
     bytesCache.set(src.key, hit); // most recently used last
     return hit;
   }
-  await initBackend({ quiet: true });
-  const model = buildFromSource(src);
-  let bytes: Uint8Array;
-  try {
-    bytes = exportOnnx(model, { config: src.config, preluAsDepthwise: true }).bytes;
-  } finally {
-    model.dispose();
-  }
+  const bytes = (src.file && (await readPrebuilt(src.file))) || (await exportForEngine(src));
   bytesCache.set(src.key, bytes);
   while (bytesCache.size > MAX_CACHED) bytesCache.delete(bytesCache.keys().next().value!);
   return bytes;

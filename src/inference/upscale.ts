@@ -21,7 +21,7 @@
 // `inMemoryBytes` (256 MiB) a band of rows at a time to a file beside the target, which sharp
 // then encodes without loading it whole. Outputs over `maxOutputPixels` (400 MP) are refused
 // before any work.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SrError } from '../util/errors.js';

@@ -4,7 +4,7 @@
 //
 // The model has two outputs: the logit and its sigmoid. The trainer uses the logit so that
 // -log D(G(x)) is computed as softplus(-logit), which does not overflow when D saturates.
-import * as tfl from '@tensorflow/tfjs-layers';
+import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { registerArchitecture, type ModelConfig } from './registry.js';
 

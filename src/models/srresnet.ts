@@ -7,7 +7,7 @@
 // Input: LR RGB in [0, 1]; output: HR RGB in [-1, 1] (linear, no tanh, as in the paper).
 // Convolutions followed by batch norm carry no bias: BN's beta makes it redundant.
 // PReLU slopes are per channel, shared over height and width.
-import * as tfl from '@tensorflow/tfjs-layers';
+import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { PixelShuffle } from './layers/pixel_shuffle.js';
 import { registerArchitecture, type ModelConfig } from './registry.js';
