@@ -10,6 +10,7 @@
 //
 //   npm run build && nice -n 10 node dist/bench/upscale_vs_torch.js [--rounds 3] [--sizes 256x256,1024x768]
 //     [--model srresnet] [--python /usr/bin/python3] [--torch ../shared/bench/torch_upscale.py]
+//     [--cli dist/src/cli/main.js]   (another build's CLI, e.g. an older commit's, for before/after)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ const sizes = arg('sizes', '256x256,1024x768').split(',').map((s) => s.split('x'
 const model = arg('model', 'srresnet');
 const python = arg('python', '/usr/bin/python3');
 const torchScript = arg('torch', join('..', 'shared', 'bench', 'torch_upscale.py'));
-const cli = join('dist', 'src', 'cli', 'main.js');
+const cli = arg('cli', join('dist', 'src', 'cli', 'main.js'));
 if (!existsSync(torchScript)) throw new Error(`no PyTorch reference at ${torchScript}; pass --torch <torch_upscale.py>`);
 if (spawnSync(python, ['-c', 'import torch, PIL'], { stdio: 'ignore' }).status !== 0) throw new Error(`${python} cannot import torch and PIL: apt-get install python3-torch python3-pil`);
 
@@ -62,7 +63,7 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 const dir = mkdtempSync(join(tmpdir(), 'srgan-vs-torch-'));
 try {
-  console.log(`srgan upscale --model ${model} (ONNX Runtime, default tiles) vs ${torchScript}; ${rounds} rounds, alternating`);
+  console.log(`${cli} upscale --model ${model} (ONNX Runtime, default tiles) vs ${torchScript}; ${rounds} rounds, alternating`);
   for (const [i, [w, h]] of sizes.entries()) {
     const input = join(dir, `in-${w}x${h}.png`);
     const what = await photo(input, w, h, firstImage(join(data, ...(i === 0 ? ['benchmark', 'Set14'] : ['train', 'sun-hays80']))));

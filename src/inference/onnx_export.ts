@@ -19,8 +19,9 @@
 // PReLU (slopes tiled r*r times) -> Conv(k', cin*r*r -> cout*r*r) -> DepthToSpace(r), where
 // k' = ceil-ish k/r + 1 (9 -> 5 for r = 2). A 3-output convolution is a matrix product with 3 rows,
 // which CPU kernels run at a fifth of their usual speed (ONNX Runtime: 20 GFLOP/s against 100 for
-// the body's convolutions); with 12 rows and 4x the depth it runs like the rest. Measured on a
-// 144x144 tile of the shipped SRResNet, one thread: see polyphase() below.
+// the body's convolutions); with 12 rows and 4x the depth it runs like the rest. ONNX Runtime's
+// profile of a 144x144 tile of the shipped SRResNet, one thread, on a busy machine: the tail took
+// 0.50 s of 1.59 s before, 0.19 s of 1.16 s after.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
@@ -55,8 +56,9 @@ export interface OnnxExportOptions {
    * ONNX Runtime's CPU provider runs convolutions in a blocked layout (NCHWc) but has no blocked
    * PRelu, so it converts the layout before and after every PReLU, and cannot fuse the residual
    * Adds between them into the convolutions; written this way the whole body stays blocked.
-   * Measured on SRResNet tiles, one thread: about 15% faster (bench/upscale_vs_torch.ts notes). For
-   * the Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
+   * A 144x256 tile of the shipped SRResNet, one thread, three alternating rounds on a busy machine:
+   * 2.15 s a run with PRelu, 1.79 s this way (first runs of a session 2.33 s and 2.13 s). For the
+   * Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
    */
   preluAsDepthwise?: boolean;
 }
@@ -160,7 +162,7 @@ const THIN_CHANNELS = 16;
  * q = (p + d) mod r at offset m = floor((p + d) / r), so each (p, d) lands on exactly one
  * (q, m): the new kernel holds the same numbers, rearranged, with zeros where no tap falls.
  * Zero padding carries over exactly: a sample outside the HR image is a plane sample outside the
- * LR grid. Measured (bench/upscale_vs_torch.ts notes): the tail went from 0.50 s to 0.12 s a tile.
+ * LR grid.
  */
 export function polyphase(kernel: Float32Array, [cout, cin, kh, kw]: number[], bias: Float32Array | null, r: number) {
   const axis = (k: number) => {

@@ -5,9 +5,11 @@
 // pid: `.tmp-<name>-<pid>-<8 hex>[.ext]`. Before the first write into a folder, a process removes
 // the temporary files (and folders) there whose writer is no longer running; for a killed video
 // that can be gigabytes. A pid that is alive, or that we may not signal, keeps its files.
+// A write that fails is an SrError naming the file.
 import { promises as fsp, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, basename, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SrError } from './errors.js';
 
 const TEMP_NAME = /^\.tmp-.+-(\d+)-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$/;
 
@@ -61,6 +63,14 @@ export function sweepStaleTemps(dir: string): string[] {
   return removed;
 }
 
+/** A failed write as one line naming the file (ENOSPC, EACCES...), not a stack trace. */
+function writeError(target: string, err: unknown): SrError {
+  if (err instanceof SrError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const what = String(e.message ?? err).replace(/^[A-Z]+: /, '').split(',')[0];
+  return new SrError(`cannot write ${target}: ${what}${e.code ? ` (${e.code})` : ''}`, { cause: err });
+}
+
 /** Runs `write(tmp)` to produce the file, then renames it onto `target`; removes it on failure. */
 export async function writeAtomicWith(target: string, write: (tmp: string) => Promise<void>, opts: { keepExtension?: boolean } = {}): Promise<void> {
   sweepStaleTemps(dirname(target));
@@ -69,8 +79,8 @@ export async function writeAtomicWith(target: string, write: (tmp: string) => Pr
     await write(tmp);
     await fsp.rename(tmp, target);
   } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw writeError(target, err);
   }
 }
 
@@ -104,6 +114,6 @@ export function writeFileAtomicSync(target: string, data: Uint8Array | string): 
     } catch {
       /* already gone */
     }
-    throw err;
+    throw writeError(target, err);
   }
 }

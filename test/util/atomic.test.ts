@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tempPathFor, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic.js';
+import { SrError } from '../../src/util/errors.js';
 
 /** The pid of a process that has exited (a pid is not reused that quickly). */
 function deadPid(): number {
@@ -46,4 +47,16 @@ test('temporary names carry the pid (and the extension when asked), so the sweep
   assert.match(tempPathFor('/a/b/out.png'), new RegExp(`^/a/b/\\.tmp-out\\.png-${process.pid}-[0-9a-f]{8}$`));
   assert.match(tempPathFor('/a/b/movie.mp4', { keepExtension: true }), new RegExp(`^/a/b/\\.tmp-movie-${process.pid}-[0-9a-f]{8}\\.mp4$`));
   assert.match(tempPathFor('/a/b/out.png', { extension: '.v' }), new RegExp(`^/a/b/\\.tmp-out\\.png-${process.pid}-[0-9a-f]{8}\\.v$`));
+});
+
+test('a write that fails is one SrError naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srgan-atomic-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    await assert.rejects(writeFileAtomic(join(file, 'out.json'), '{}'), (e: unknown) => e instanceof SrError && /^cannot write .*a-file\/out\.json: not a directory \(ENOTDIR\)$/.test(e.message));
+    assert.throws(() => writeFileAtomicSync(join(file, 'out.json'), '{}'), (e: unknown) => e instanceof SrError && /a-file\/out\.json: not a directory/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
