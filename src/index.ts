@@ -14,11 +14,11 @@ export type { NamedArray, StoredDtype } from './models/safetensors.js';
 
 // Image I/O and resizing
 export {
-  loadImage, loadImage8, saveImage, encodeImage, listImages, imageSize, formatFromPath, checkImage,
+  loadImage, loadImage8, saveImage, encodeImage, saveRaster, encodeRaster, imageToRaster, listImages, imageSize, formatFromPath, checkImage, checkInputPixels,
   quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS,
   type Image, type Image8, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
 } from './io/image.js';
-export { imresize, imresize8, imresizeAs8, type ResizeMethod, type ResizeSize, type ResizeOptions } from './data/resize.js';
+export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './data/resize.js';
 
 // Evaluation
 export { evaluate, evaluateImage, modcrop, degrade, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
@@ -48,8 +48,8 @@ export { emitNetwork, emitVgg19 } from './graph/network.js';
 
 // Inference
 export {
-  upscale, createUpscaler, releaseUpscalers, Upscaler,
-  type UpscalerOptions, type RunOptions, type EncodeRunOptions, type PixelsRunOptions, type TensorRunOptions, type OutputKind, type UpscaleInput,
+  upscale, createUpscaler, releaseUpscalers, Upscaler, checkOutputSize, DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_IN_MEMORY_BYTES,
+  type UpscalerOptions, type RunOptions, type FileRunOptions, type EncodeRunOptions, type PixelsRunOptions, type TensorRunOptions, type OutputKind, type UpscaleInput,
 } from './inference/upscale.js';
 export { createEngine, ENGINE_NAMES, DEFAULT_ENGINE, type Engine, type EngineName, type EngineOptions } from './inference/engine.js';
 export { createOnnxEngine, clearOnnxCache, type OnnxMode } from './inference/onnx_engine.js';
@@ -58,7 +58,8 @@ export {
   loadModelSource, interpolateArrays, resolveModelFile, shippedModelPath, buildFromSource, SHIPPED_MODELS, DEFAULT_MODEL,
   type ModelSpec, type ModelSource, type WeightSource, type OnnxSource,
 } from './inference/model_source.js';
-export { upscaleTiled, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP, type TileRect, type TileProgress, type TiledRunOptions } from './inference/tiling.js';
+export { upscaleTiled, upscaleTiledRows, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP, type TileRect, type TileProgress, type TiledRunOptions, type RowSink } from './inference/tiling.js';
+export { RasterWriter, toRaster, type Raster, type RasterFile } from './io/raster.js';
 export { registerModelMethods } from './inference/eval_methods.js';
 export { runGenerator, generatorMethod } from './inference/tfjs_runner.js';
 
@@ -75,5 +76,5 @@ export { QueueWorker, MAX_STALLS, type WorkerOptions } from './queue/worker.js';
 export { type JobData, type ImageJobData, type SegmentJobData, type JoinJobData } from './queue/jobs.js';
 export { type JobResult } from './queue/processors.js';
 export { splitVideo, joinSegments, VIDEO_EXTENSIONS } from './queue/segments.js';
-export { upscaleFile, type FileRunOptions, type FileRunResult } from './inference/upscale.js';
+export { upscaleFile, type UpscaleFileOptions, type FileRunResult } from './inference/upscale.js';
 export { SrError } from './util/errors.js';

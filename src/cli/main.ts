@@ -5,20 +5,27 @@
 import { Command } from 'commander';
 import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
-import { registerInfoCommand } from './commands/info.js';
-import { registerTrainCommand } from './commands/train.js';
-import { registerPackageModelCommand } from './commands/package_model.js';
-import { registerEvalCommand } from './commands/eval.js';
-import { registerUpscaleCommand } from './commands/upscale.js';
-import { registerExportCommand } from './commands/export.js';
-import { registerModelMethods } from '../inference/eval_methods.js';
-import { registerMosCommand } from './commands/mos.js';
-import { registerWebCommand } from './commands/web.js';
-import { registerVideoCommand } from './commands/video.js';
-import { registerEvalVideoCommand } from './commands/eval_video.js';
-import { registerQueueCommand } from './commands/queue.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+// Each subcommand's module is loaded only when it is the one run (or for help): `upscale` need not
+// load OpenCV (video), HDF5 (VGG weights) or SQLite (MOS), a tenth of a second of a short run.
+const COMMANDS: Array<[name: string, load: () => Promise<Register>]> = [
+  ['info', async () => (await import('./commands/info.js')).registerInfoCommand],
+  ['train', async () => (await import('./commands/train.js')).registerTrainCommand],
+  ['package-model', async () => (await import('./commands/package_model.js')).registerPackageModelCommand],
+  ['eval', async () => (await import('./commands/eval.js')).registerEvalCommand],
+  ['upscale', async () => (await import('./commands/upscale.js')).registerUpscaleCommand],
+  ['export', async () => (await import('./commands/export.js')).registerExportCommand],
+  ['mos', async () => (await import('./commands/mos.js')).registerMosCommand],
+  ['web', async () => (await import('./commands/web.js')).registerWebCommand],
+  ['video', async () => (await import('./commands/video.js')).registerVideoCommand],
+  ['eval-video', async () => (await import('./commands/eval_video.js')).registerEvalVideoCommand],
+  ['queue', async () => (await import('./commands/queue.js')).registerQueueCommand],
+];
+
+/** The program with every subcommand, or only `only` when it names one. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('srgan')
@@ -26,29 +33,31 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--backend <name>', 'TF.js backend: auto, wasm, tensorflow (if @tensorflow/tfjs-node is installed), cpu (slow, checks only); env SRGAN_BACKEND')
     .showHelpAfterError();
-  registerInfoCommand(program);
-  registerTrainCommand(program);
-  registerPackageModelCommand(program);
-  registerEvalCommand(program);
-  registerUpscaleCommand(program);
-  registerExportCommand(program);
-  registerModelMethods(); // lets `eval --methods` name srresnet, srgan or a weights file
-  registerMosCommand(program);
-  registerWebCommand(program);
-  registerVideoCommand(program);
-  registerEvalVideoCommand(program);
-  registerQueueCommand(program);
+  const chosen = COMMANDS.some(([name]) => name === only) ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
+  for (const [, load] of chosen) (await load())(program);
+  // Lets `eval`, `mos create` and `eval-video` name srresnet, srgan or a weights file as a method.
+  if (chosen.length > 1 || !['upscale', 'export', 'web', 'info', 'queue'].includes(only!)) (await import('../inference/eval_methods.js')).registerModelMethods();
   return program;
+}
+
+/** The subcommand argv names: the first argument that is not an option (or --backend's value). */
+function subcommand(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--backend') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(subcommand(argv))).parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof SrError) {
       process.stderr.write(`error: ${err.message}\n`);
-      return 1;
+      return err.exitCode;
     }
     throw err;
   }

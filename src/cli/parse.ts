@@ -27,3 +27,10 @@ export function parseAlphaList(value: string): number[] {
   }
   return out;
 }
+
+/** A count from a flag: a whole number >= 1. */
+export function parseCount(value: string, flag: string): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 1)) throw new SrError(`${flag} must be a whole number >= 1, got '${value}'`);
+  return n;
+}

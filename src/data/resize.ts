@@ -212,6 +212,13 @@ function resizeCols(src: Samples, rows: number, inW: number, c: number, t: Weigh
   }
 }
 
+/** Output rows [y0, y1) of a weight table, as a table of its own (input indices unchanged). */
+function tableRows(t: WeightTable, y0: number, y1: number, shift = 0): WeightTable {
+  const idx = t.idx.slice(y0 * t.taps, y1 * t.taps);
+  if (shift) for (let i = 0; i < idx.length; i++) idx[i] -= shift;
+  return { inLen: t.inLen, outLen: y1 - y0, taps: t.taps, idx, w: t.w.subarray(y0 * t.taps, y1 * t.taps) };
+}
+
 function resizeSamples<T extends Samples>(
   src: T,
   width: number,
@@ -223,19 +230,26 @@ function resizeSamples<T extends Samples>(
   make: (n: number) => T,
   mid: (n: number) => Samples,
   round8: boolean,
+  rows: [number, number] = [0, plan.outHeight],
 ): T {
   const { outWidth, outHeight } = plan;
-  const ty = weightTable(height, outHeight, plan.scaleY, method, antialias);
+  const [y0, y1] = rows;
+  const full = weightTable(height, outHeight, plan.scaleY, method, antialias);
+  const ty = y0 === 0 && y1 === outHeight ? full : tableRows(full, y0, y1);
   const tx = weightTable(width, outWidth, plan.scaleX, method, antialias);
-  const out = make(outWidth * outHeight * c);
+  const out = make(outWidth * (y1 - y0) * c);
   if (plan.rowsFirst) {
-    const tmp = mid(width * outHeight * c);
+    const tmp = mid(width * (y1 - y0) * c);
     resizeRows(src, width * c, ty, tmp, round8);
-    resizeCols(tmp, outHeight, width, c, tx, out, round8);
+    resizeCols(tmp, y1 - y0, width, c, tx, out, round8);
   } else {
-    const tmp = mid(outWidth * height * c);
-    resizeCols(src, height, width, c, tx, tmp, round8);
-    resizeRows(tmp, outWidth * c, ty, out, round8);
+    // Only the input rows these output rows read go through the horizontal pass.
+    let lo = height;
+    let hi = -1;
+    for (const i of ty.idx) (lo = Math.min(lo, i)), (hi = Math.max(hi, i));
+    const tmp = mid(outWidth * (hi - lo + 1) * c);
+    resizeCols(src.subarray(lo * width * c, (hi + 1) * width * c), hi - lo + 1, width, c, tx, tmp, round8);
+    resizeRows(tmp, outWidth * c, lo ? tableRows(ty, 0, y1 - y0, lo) : ty, out, round8);
   }
   return out;
 }
@@ -264,6 +278,22 @@ export function imresize(img: Image, size: ResizeSize, method: ResizeMethod = 'b
     out.alpha = a;
   }
   return out;
+}
+
+/**
+ * Rows [y0, y1) of imresize(img, size, method): the same values, computed from the input rows they
+ * need only, so a large output can be made a band at a time.
+ */
+export function imresizeRows(img: Image, size: ResizeSize, method: ResizeMethod, y0: number, y1: number, opts: ResizeOptions = {}): Image {
+  checkImage(img, 'image to resize');
+  checkMethod(method);
+  const plan = resizePlan(img.width, img.height, size);
+  if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= plan.outHeight)) throw new SrError(`rows ${y0}..${y1} are not within the ${plan.outHeight} output rows`);
+  const aa = defaultAntialias(method, opts);
+  const f32 = (n: number) => new Float32Array(n);
+  const f64 = (n: number) => new Float64Array(n);
+  const data = resizeSamples(img.data, img.width, img.height, img.channels, plan, method, aa, f32, f64, false, [y0, y1]);
+  return { width: plan.outWidth, height: y1 - y0, channels: img.channels, data };
 }
 
 /** MATLAB imresize on uint8 samples: rounded (half up) and saturated after each dimension. */

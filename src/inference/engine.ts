@@ -7,7 +7,7 @@
 //           output, not clipped; the tiler maps it to [0, 1] after blending)
 // `concurrency` says how many run() calls the engine can usefully work on at once; the tiler keeps
 // that many tiles in flight.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
 import { initBackend, assertFastBackend } from '../engine/backend.js';

@@ -38,6 +38,8 @@ export interface WeightSource {
   key: string;
   /** For messages: the file, or "a.safetensors + b.safetensors @ alpha". */
   label: string;
+  /** The weights file, when the weights are one file's (not a blend). */
+  file?: string;
   config: ModelConfig;
   scale: number;
   arrays: Map<string, NamedArray>;
@@ -199,7 +201,7 @@ export async function loadModelSource(spec: ModelSpec = {}): Promise<ModelSource
   const { config, arrays } = loadWeightFile(path);
   const scale = configScale(config, path);
   checkScale(spec.scale, scale, path);
-  return { kind: 'weights', key: `file(${fileKey(path)})`, label: path, config, scale, arrays };
+  return { kind: 'weights', key: `file(${fileKey(path)})`, label: path, file: path, config, scale, arrays };
 }
 
 /** Builds the TF.js generator for a weight source (needs an initialised backend); the caller disposes it. */

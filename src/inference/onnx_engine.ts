@@ -21,7 +21,8 @@ import { availableParallelism } from 'node:os';
 import { SrError } from '../util/errors.js';
 import { initBackend } from '../engine/backend.js';
 import { exportOnnx } from './onnx_export.js';
-import { buildFromSource, type ModelSource } from './model_source.js';
+import { buildFromSource, type ModelSource, type WeightSource } from './model_source.js';
+import { readPrebuilt } from './prebuilt_onnx.js';
 import type { Engine } from './engine.js';
 
 export type OnnxMode = 'workers' | 'session';
@@ -36,7 +37,21 @@ export interface OnnxEngineOptions {
 const MAX_CACHED = 4;
 const bytesCache = new Map<string, Uint8Array>();
 
-/** The model as ONNX bytes: exported once per weights file (and alpha), then served from memory. */
+/** The graph this engine runs for some weights (what the build's prebuilt graphs hold, too). */
+export async function exportForEngine(src: WeightSource): Promise<Uint8Array> {
+  await initBackend({ quiet: true });
+  const model = buildFromSource(src);
+  try {
+    return exportOnnx(model, { config: src.config, preluAsDepthwise: true }).bytes;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The model as ONNX bytes: for a shipped model the graph the build exported (prebuilt_onnx.ts),
+ * otherwise exported once per weights file (and alpha), then served from memory.
+ */
 export async function onnxBytesFor(src: ModelSource): Promise<Uint8Array> {
   if (src.kind === 'onnx') return src.bytes;
   const hit = bytesCache.get(src.key);
@@ -45,14 +60,7 @@ export async function onnxBytesFor(src: ModelSource): Promise<Uint8Array> {
     bytesCache.set(src.key, hit); // most recently used last
     return hit;
   }
-  await initBackend({ quiet: true });
-  const model = buildFromSource(src);
-  let bytes: Uint8Array;
-  try {
-    bytes = exportOnnx(model, { config: src.config }).bytes;
-  } finally {
-    model.dispose();
-  }
+  const bytes = (src.file && (await readPrebuilt(src.file))) || (await exportForEngine(src));
   bytesCache.set(src.key, bytes);
   while (bytesCache.size > MAX_CACHED) bytesCache.delete(bytesCache.keys().next().value!);
   return bytes;
@@ -89,8 +97,13 @@ class WorkerEngine implements Engine {
     return this.slots.length;
   }
 
-  static async create(bytes: Uint8Array, workers: number, threadsEach: number, scale: number): Promise<WorkerEngine> {
-    const slots = Array.from({ length: workers }, () => new WorkerSlot(new Worker(new URL('./onnx_worker.js', import.meta.url), { workerData: { bytes, threads: threadsEach } })));
+  /**
+   * Starts the workers at once and hands them the model when `model` resolves: loading ONNX
+   * Runtime in the workers overlaps the export on this thread (a few tenths of a second of a
+   * short run).
+   */
+  static async create(model: () => Promise<Uint8Array>, workers: number, threadsEach: number, scale: number): Promise<WorkerEngine> {
+    const slots = Array.from({ length: workers }, () => new WorkerSlot(new Worker(new URL('./onnx_worker.js', import.meta.url), { workerData: { threads: threadsEach } })));
     const ready = slots.map(
       (slot, i) =>
         new Promise<void>((resolve, reject) => {
@@ -99,7 +112,10 @@ class WorkerEngine implements Engine {
           slot.worker.once('message', (msg: { type: string; error?: string }) => (msg.type === 'ready' ? resolve() : fail(msg.error ?? msg.type)));
         }),
     );
+    ready.forEach((p) => p.catch(() => undefined)); // awaited below, after the model is sent
     try {
+      const bytes = await model();
+      for (const slot of slots) slot.worker.postMessage({ type: 'model', bytes });
       await Promise.all(ready);
     } catch (err) {
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -165,6 +181,6 @@ export async function createOnnxEngine(src: ModelSource, opts: OnnxEngineOptions
   const threads = checkThreads(opts.threads ?? availableParallelism());
   const mode = opts.mode ?? DEFAULT_ONNX_MODE;
   if (mode !== 'workers' && mode !== 'session') throw new SrError(`unknown ONNX mode '${String(mode)}': use workers or session`);
-  const bytes = await onnxBytesFor(src);
-  return mode === 'session' ? WorkerEngine.create(bytes, 1, threads, src.scale) : WorkerEngine.create(bytes, threads, 1, src.scale);
+  const model = () => onnxBytesFor(src);
+  return mode === 'session' ? WorkerEngine.create(model, 1, threads, src.scale) : WorkerEngine.create(model, threads, 1, src.scale);
 }

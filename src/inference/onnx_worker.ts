@@ -11,9 +11,12 @@ interface RunMessage {
   width: number;
 }
 
-const { bytes, threads } = workerData as { bytes: Uint8Array; threads: number };
+const { threads } = workerData as { threads: number };
 const port = parentPort!;
 
+// The model comes in the first message: the parent starts this thread (and ONNX Runtime loads)
+// while it is still exporting the model.
+const bytes = await new Promise<Uint8Array>((resolve) => port.once('message', (msg: { type: 'model'; bytes: Uint8Array }) => resolve(msg.bytes)));
 try {
   const session = await createSession(bytes, threads);
   port.on('message', (msg: RunMessage | { type: 'dispose' }) => {

@@ -1,7 +1,7 @@
 // Runs a generator on one image with TF.js, whole image at once (tiling arrives with the
 // upscale command). Grey input is fed as three equal channels; the [-1, 1] output is mapped back
 // to [0, 1] and clipped.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Image } from '../io/image.js';
 import type { Method } from '../eval/methods.js';

@@ -1,14 +1,20 @@
 // Bounded-memory inference: the LR image is cut into overlapping tiles, each tile goes through the
-// engine, and the results are blended into one preallocated HR buffer. Memory is the output plus a
-// few tiles, whatever the image size.
+// engine, and the results are blended, one row of tiles at a time, into a float band as wide as the
+// output; finished rows leave the band for the caller (who keeps them in 8 or 16 bits, or writes
+// them out). Memory is the band plus a few tiles, whatever the image's height.
 //
-// Layout along each axis: n tiles of at most `tile` px, neighbours overlapping by exactly `overlap`
-// px, sizes spread evenly (no sliver at the end). Blending: inside an overlap, a tile's weight is
-// 0 on the quarter nearest its own edge, ramps linearly over the middle half, and is 1 beyond, so
-// the two weights sum to 1 everywhere and no pixel near a tile's edge (where zero padding makes
-// the network's output differ from the whole-image result) weighs much. Weights are separable
-// (wx * wy), so corners where four tiles meet also sum to 1. Tiles are blended in a fixed order,
-// so the result does not depend on which tile finishes first.
+// Plan: tiles hold at most tileSize^2 LR pixels (what bounds an engine's memory), neighbours
+// overlap by exactly `overlap` px, sizes are spread evenly (no sliver at the end). Among the grids
+// that fit, the planner takes the one that finishes first when `workers` tiles run at once (rounds
+// x largest tile), then the one that computes the fewest pixels: a 256x256 image on two workers
+// is two 256x144 tiles (1.125x its pixels, one tile each), not four 144x144 ones (1.27x, two each).
+//
+// Blending: inside an overlap, a tile's weight is 0 on the quarter nearest its own edge, ramps
+// linearly over the middle half, and is 1 beyond, so the two weights sum to 1 everywhere and no
+// pixel near a tile's edge (where zero padding makes the network's output differ from the
+// whole-image result) weighs much. Weights are separable (wx * wy), so corners where four tiles
+// meet also sum to 1. Tiles are blended in a fixed order, so the result does not depend on which
+// tile finishes first.
 import { SrError } from '../util/errors.js';
 import type { Engine } from './engine.js';
 
@@ -35,7 +41,7 @@ export interface TileProgress {
 }
 
 export interface TiledRunOptions {
-  /** Tile side in LR pixels (default 192). */
+  /** Tiles hold at most tileSize^2 LR pixels (default 192: 36864 px, ~450 MB in an ONNX session). */
   tileSize?: number;
   /** Overlap between neighbouring tiles in LR pixels (default 32); tileSize must be at least 3x it. */
   overlap?: number;
@@ -49,10 +55,14 @@ export function checkTiling(tileSize: number, overlap: number): void {
   if (tileSize < 3 * overlap) throw new SrError(`tile size ${tileSize} is too small for overlap ${overlap}: it must be at least 3x the overlap (${3 * overlap})`);
 }
 
-/** [start, end) of each tile along one axis of length `len`. */
+/** [start, end) of each tile along one axis of length `len`, tiles no longer than `tile`. */
 export function planAxis(len: number, tile: number, overlap: number): Array<[number, number]> {
-  if (len <= tile) return [[0, len]];
-  const n = Math.ceil((len - overlap) / (tile - overlap));
+  return splitAxis(len, len <= tile ? 1 : Math.ceil((len - overlap) / (tile - overlap)), overlap);
+}
+
+/** `n` spans covering [0, len), neighbours overlapping by `overlap`, sizes within 1 of each other. */
+export function splitAxis(len: number, n: number, overlap: number): Array<[number, number]> {
+  if (n <= 1) return [[0, len]];
   const total = len + (n - 1) * overlap;
   const base = Math.floor(total / n);
   const extra = total % n;
@@ -66,13 +76,48 @@ export function planAxis(len: number, tile: number, overlap: number): Array<[num
   return out;
 }
 
-export function planTiles(width: number, height: number, tileSize = DEFAULT_TILE, overlap = DEFAULT_OVERLAP): TileRect[] {
-  checkTiling(tileSize, overlap);
-  const xs = planAxis(width, tileSize, overlap);
-  const ys = planAxis(height, tileSize, overlap);
+function grid(xs: Array<[number, number]>, ys: Array<[number, number]>): TileRect[] {
   const out: TileRect[] = [];
   for (const [y0, y1] of ys) for (const [x0, x1] of xs) out.push({ index: out.length, x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
   return out;
+}
+
+/**
+ * The tiles of a width x height image: each at most tileSize^2 pixels, the grid chosen so that
+ * `workers` engines running at once finish soonest, then with the fewest pixels computed.
+ */
+export function planTiles(width: number, height: number, tileSize = DEFAULT_TILE, overlap = DEFAULT_OVERLAP, workers = 1): TileRect[] {
+  checkTiling(tileSize, overlap);
+  const budget = tileSize * tileSize;
+  // Without overlap every extra tile is an extra seam: then only as many tiles as the budget needs.
+  const parallel = overlap > 0 ? Math.max(1, workers) : 1;
+  // A tile with a neighbour needs room for both ramps: at least 2x the overlap along that axis.
+  const maxSplit = (len: number) => (overlap === 0 ? len : Math.max(1, Math.floor((len - overlap) / overlap)));
+  const longest = (spans: Array<[number, number]>) => Math.max(...spans.map(([a, b]) => b - a));
+  const valid = (spans: Array<[number, number]>) => spans.length === 1 || spans.every(([a, b]) => b - a >= 2 * overlap);
+  let best: { cost: [number, number, number]; xs: Array<[number, number]>; ys: Array<[number, number]> } | null = null;
+  // Columns much narrower than the square grid's only add overlap: the search stops a little past it.
+  const columns = Math.min(maxSplit(width), planAxis(width, tileSize, overlap).length * (parallel + 2));
+  for (let nx = 1; nx <= columns; nx++) {
+    const xs = splitAxis(width, nx, overlap);
+    if (!valid(xs)) break;
+    const tw = longest(xs);
+    const tallest = Math.floor(budget / tw);
+    if (tallest <= overlap && tallest < height) continue;
+    // The fewest rows that fit the budget, and a few more: more tiles can balance the workers.
+    const ny = planAxis(height, tallest, overlap).length;
+    for (let k = ny; k < ny + parallel && k <= Math.max(1, maxSplit(height)); k++) {
+      const ys = splitAxis(height, k, overlap);
+      const th = longest(ys);
+      if (!valid(ys) || tw * th > budget) continue;
+      const n = nx * k;
+      const area = xs.reduce((a, [x0, x1]) => a + (x1 - x0), 0) * ys.reduce((a, [y0, y1]) => a + (y1 - y0), 0);
+      const cost: [number, number, number] = [Math.ceil(n / parallel) * tw * th, area, n];
+      if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && (cost[1] < best.cost[1] || (cost[1] === best.cost[1] && cost[2] < best.cost[2])))) best = { cost, xs, ys };
+    }
+  }
+  // The square grid always fits (tileSize >= 3x overlap); the search only improves on it.
+  return best ? grid(best.xs, best.ys) : grid(planAxis(width, tileSize, overlap), planAxis(height, tileSize, overlap));
 }
 
 /**
@@ -108,17 +153,27 @@ function cutTile(src: Float32Array, imgW: number, t: TileRect): Float32Array {
 }
 
 /**
- * Upscales an RGB image (HWC, [0, 1]) tile by tile. Returns HWC RGB at scale x, in [0, 1]
- * (the engine's [-1, 1] output mapped and clipped after blending).
+ * Receives finished output rows, top to bottom: `count` rows from HR row `y0`, HWC RGB in [0, 1].
+ * `rows` is reused after the call returns (or its promise settles): copy what you keep.
  */
-export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: number, height: number, opts: TiledRunOptions = {}): Promise<Float32Array> {
+export type RowSink = (y0: number, rows: Float32Array, count: number) => void | Promise<void>;
+
+/**
+ * Upscales an RGB image (HWC, [0, 1]) tile by tile and hands the output to `sink` in bands of
+ * rows, each final (the engine's [-1, 1] output blended, mapped to [0, 1] and clipped). Memory:
+ * a float band of one tile row's height times the output width, and the tiles in flight.
+ */
+export async function upscaleTiledRows(engine: Engine, rgb: Float32Array, width: number, height: number, opts: TiledRunOptions, sink: RowSink): Promise<void> {
   const tileSize = opts.tileSize ?? DEFAULT_TILE;
   const overlap = opts.overlap ?? DEFAULT_OVERLAP;
-  const tiles = planTiles(width, height, tileSize, overlap);
+  const limit = Math.max(1, engine.concurrency);
+  const tiles = planTiles(width, height, tileSize, overlap, limit);
   if (rgb.length !== width * height * 3) throw new SrError(`image data has ${rgb.length} values, ${width}x${height}x3 needs ${width * height * 3}`);
   const s = engine.scale;
   const W = width * s;
-  const out = new Float32Array(W * height * s * 3);
+  const rowLen = W * 3;
+  const band = new Float32Array(Math.max(...tiles.map((t) => t.height)) * s * rowLen);
+  let bandTop = 0; // HR row held in band[0]
   const signal = opts.signal;
   signal?.throwIfAborted();
 
@@ -129,7 +184,7 @@ export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: num
     const wx = axisWeights(t.x, t.x + t.width, width, overlap, s);
     const wy = axisWeights(t.y, t.y + t.height, height, overlap, s);
     for (let j = 0; j < th; j++) {
-      const row = ((t.y * s + j) * W + t.x * s) * 3;
+      const row = (t.y * s + j - bandTop) * rowLen + t.x * s * 3;
       const src = j * tw * 3;
       const fy = wy[j]!;
       if (fy === 0) continue;
@@ -138,11 +193,28 @@ export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: num
         if (f === 0) continue;
         const o = row + 3 * i;
         const k = src + 3 * i;
-        out[o] = out[o]! + f * y[k]!;
-        out[o + 1] = out[o + 1]! + f * y[k + 1]!;
-        out[o + 2] = out[o + 2]! + f * y[k + 2]!;
+        band[o] = band[o]! + f * y[k]!;
+        band[o + 1] = band[o + 1]! + f * y[k + 1]!;
+        band[o + 2] = band[o + 2]! + f * y[k + 2]!;
       }
     }
+  };
+
+  // Rows above the next tile row's top receive nothing more once this tile row is blended.
+  const flush = async (t: TileRect) => {
+    const next = tiles[t.index + 1];
+    const end = next ? next.y * s : height * s;
+    const n = end - bandTop;
+    const done = band.subarray(0, n * rowLen);
+    for (let i = 0; i < done.length; i++) {
+      const v = (done[i]! + 1) * 0.5;
+      done[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    await sink(bandTop, done, n);
+    const kept = (t.y + t.height) * s - end; // the overlap, carried into the next row's band
+    band.copyWithin(0, n * rowLen, (n + kept) * rowLen);
+    band.fill(0, kept * rowLen);
+    bandTop = end;
   };
 
   // Up to `concurrency` tiles in flight; finished ones wait in `ready` until every earlier tile
@@ -152,7 +224,9 @@ export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: num
   let nextToStart = 0;
   let nextToBlend = 0;
   let failure: unknown = null;
-  const limit = Math.max(1, engine.concurrency);
+  const stopAll = async () => {
+    await Promise.allSettled(inFlight); // leave the engine idle before giving up
+  };
   while (nextToBlend < tiles.length) {
     while (failure === null && !signal?.aborted && nextToStart < tiles.length && inFlight.size < limit) {
       const t = tiles[nextToStart++]!;
@@ -166,7 +240,7 @@ export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: num
       inFlight.add(p);
     }
     if (failure !== null || signal?.aborted) {
-      await Promise.allSettled(inFlight); // leave the engine idle before giving up
+      await stopAll();
       if (failure !== null) throw failure;
       signal!.throwIfAborted();
     }
@@ -180,10 +254,22 @@ export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: num
     ready.delete(nextToBlend);
     nextToBlend++;
     opts.onProgress?.({ done: nextToBlend, total: tiles.length, tile: t });
+    const next = tiles[nextToBlend];
+    if (!next || next.y !== t.y) {
+      try {
+        await flush(t);
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+    }
   }
-  for (let i = 0; i < out.length; i++) {
-    const v = (out[i]! + 1) * 0.5;
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-  }
+}
+
+/** upscaleTiledRows into one float buffer: HWC RGB at scale x, in [0, 1]. */
+export async function upscaleTiled(engine: Engine, rgb: Float32Array, width: number, height: number, opts: TiledRunOptions = {}): Promise<Float32Array> {
+  const W = width * engine.scale;
+  const out = new Float32Array(W * height * engine.scale * 3);
+  await upscaleTiledRows(engine, rgb, width, height, opts, (y0, rows) => out.set(rows, y0 * W * 3));
   return out;
 }

@@ -15,15 +15,43 @@
 //   tf.Tensor3D [h, w, c] / Tensor4D [n, h, w, c], values in [0, 1] -> the same rank, in [0, 1]
 // Colour goes through the network; alpha is upscaled apart with bicubic (MATLAB imresize) and
 // re-attached; a grey image comes back grey (the network's three outputs averaged).
-import * as tf from '@tensorflow/tfjs-core';
-import { SrError } from '../util/errors.js';
-import { mkdir } from 'node:fs/promises';
+//
+// Memory: the output is assembled in 8 bits a sample (16 for 16-bit sources) for every result but
+// 'pixels' and 'tensor', which are float32 by contract. upscaleToFile writes outputs larger than
+// `inMemoryBytes` (256 MiB) a band of rows at a time to a file beside the target, which sharp
+// then encodes without loading it whole. Outputs over `maxOutputPixels` (400 MP) are refused
+// before any work.
+import tf = require('@tensorflow/tfjs-core');
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadImage, encodeImage, saveImage, checkImage, type Image, type ImageFormat, type EncodeOptions } from '../io/image.js';
-import { imresize } from '../data/resize.js';
+import { SrError } from '../util/errors.js';
+import { sweepStaleTemps, tempPathFor } from '../util/atomic.js';
+import {
+  loadImage, checkImage, checkFormatSize, encodeRaster, formatFromPath, outputBitDepth, saveRaster,
+  type Image, type ImageFormat, type EncodeOptions, type SaveOptions,
+} from '../io/image.js';
+import { RasterWriter, rasterBytes, type Raster } from '../io/raster.js';
+import { imresizeRows } from '../data/resize.js';
 import { createEngine, DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
 import { loadModelSource, sourceKey, type ModelSpec, type ModelSource } from './model_source.js';
-import { upscaleTiled, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProgress } from './tiling.js';
+import { upscaleTiledRows, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProgress } from './tiling.js';
+
+/** 24000x16000 (a 6000x4000 photo x4) fits; a 10000x10000 x4 (1600 MP) is refused at once. */
+export const DEFAULT_MAX_OUTPUT_PIXELS = 400_000_000;
+/** upscaleToFile assembles larger outputs (as stored samples) on disk, a band at a time. */
+export const DEFAULT_IN_MEMORY_BYTES = 256 * 2 ** 20;
+
+/** SrError, before any work, when width x height upscaled x`scale` is over `maxOutputPixels`. */
+export function checkOutputSize(label: string, width: number, height: number, scale: number, maxOutputPixels = DEFAULT_MAX_OUTPUT_PIXELS): void {
+  const W = width * scale;
+  const H = height * scale;
+  if (W * H > maxOutputPixels) {
+    throw new SrError(
+      `${label}: x${scale} of ${width}x${height} would be ${W}x${H} (${((W * H) / 1e6).toFixed(1)} MP), over the ${(maxOutputPixels / 1e6).toFixed(1)} MP limit for outputs; ` +
+        `refusing it (raise it with --max-output-pixels <MP>, or the maxOutputPixels option)`,
+    );
+  }
+}
 
 export interface UpscalerOptions extends ModelSpec, EngineOptions {
   /** Tile side in LR pixels (default 192); a run may override it. */
@@ -39,6 +67,15 @@ export interface RunOptions {
   onProgress?: (p: TileProgress) => void;
   /** Aborting stops between tiles; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Refuse inputs whose output would have more pixels (default 400 MP). */
+  maxOutputPixels?: number;
+  /** Refuse encoded inputs (paths, bytes) with more pixels, before decoding them (default 100 MP). */
+  maxPixels?: number;
+}
+
+export interface FileRunOptions extends RunOptions, SaveOptions {
+  /** Outputs taking more bytes than this (as stored samples) are assembled on disk (default 256 MiB). */
+  inMemoryBytes?: number;
 }
 
 export interface EncodeRunOptions extends RunOptions, EncodeOptions {
@@ -65,6 +102,10 @@ function grey(rgb: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n);
   for (let p = 0; p < n; p++) out[p] = (rgb[3 * p]! + rgb[3 * p + 1]! + rgb[3 * p + 2]!) / 3;
   return out;
+}
+
+function rasterChannels(img: Image, alpha = true): Raster['channels'] {
+  return (img.channels + (img.alpha && alpha ? 1 : 0)) as Raster['channels'];
 }
 
 function toRgb(img: Image): Float32Array {
@@ -109,24 +150,85 @@ export class Upscaler {
     return this.engineImpl.name;
   }
 
-  /** The core: an Image in, the upscaled Image out (alpha and grey handled). */
+  /**
+   * The core: the output of `img` in bands of final rows, top to bottom: colour (1 channel for a
+   * grey input, else 3) in [0, 1] and, when the input has it, alpha (bicubic, apart from colour).
+   */
+  private async bands(img: Image, opts: RunOptions, onBand: (y0: number, count: number, colour: Float32Array, alpha?: Float32Array) => void | Promise<void>): Promise<void> {
+    checkImage(img, 'image to upscale');
+    const s = this.scale;
+    checkOutputSize('image to upscale', img.width, img.height, s, opts.maxOutputPixels);
+    const W = img.width * s;
+    const H = img.height * s;
+    const alpha: Image | null = img.alpha ? { width: img.width, height: img.height, channels: 1, data: img.alpha } : null;
+    await upscaleTiledRows(
+      this.engineImpl,
+      toRgb(img),
+      img.width,
+      img.height,
+      { tileSize: opts.tileSize ?? this.defaults.tileSize, overlap: opts.overlap ?? this.defaults.overlap, onProgress: opts.onProgress, signal: opts.signal },
+      (y0, rows, count) => onBand(y0, count, img.channels === 1 ? grey(rows, W * count) : rows, alpha ? imresizeRows(alpha, { width: W, height: H }, 'bicubic', y0, y0 + count).data : undefined),
+    );
+  }
+
+  /** An Image in, the upscaled Image out, float32 (alpha and grey handled). */
   async upscaleImage(img: Image, opts: RunOptions = {}): Promise<Image> {
     return this.track(async () => {
-      checkImage(img, 'image to upscale');
-      const s = this.scale;
-      const data = await upscaleTiled(this.engineImpl, toRgb(img), img.width, img.height, {
-        tileSize: opts.tileSize ?? this.defaults.tileSize,
-        overlap: opts.overlap ?? this.defaults.overlap,
-        onProgress: opts.onProgress,
-        signal: opts.signal,
+      const W = img.width * this.scale;
+      const H = img.height * this.scale;
+      let out: Image | undefined;
+      await this.bands(img, opts, (y0, count, colour, alpha) => {
+        out ??= { width: W, height: H, channels: img.channels, data: new Float32Array(W * H * img.channels), ...(alpha ? { alpha: new Float32Array(W * H) } : {}) };
+        out.data.set(colour, y0 * W * img.channels);
+        if (alpha) out.alpha!.set(alpha, y0 * W);
       });
-      const W = img.width * s;
-      const H = img.height * s;
-      const out: Image = img.channels === 1 ? { width: W, height: H, channels: 1, data: grey(data, W * H) } : { width: W, height: H, channels: 3, data };
-      if (img.alpha) {
-        out.alpha = imresize({ width: img.width, height: img.height, channels: 1, data: img.alpha }, { width: W, height: H }, 'bicubic').data;
+      return out!;
+    });
+  }
+
+  /**
+   * The upscaled image as stored samples: `bitDepth` (default 16 for a 16-bit input, else 8), alpha
+   * kept unless `alpha` is false. A quarter of upscaleImage's memory at 8 bits.
+   */
+  async upscaleRaster(img: Image, opts: RunOptions & { bitDepth?: 8 | 16; alpha?: boolean } = {}): Promise<Raster> {
+    return this.track(async () => {
+      const w = RasterWriter.inMemory(img.width * this.scale, img.height * this.scale, rasterChannels(img, opts.alpha), opts.bitDepth ?? (img.bitDepth === 16 ? 16 : 8));
+      await this.bands(img, opts, (y0, count, colour, alpha) => w.put(y0, count, colour, opts.alpha === false ? undefined : alpha));
+      return (await w.finish()) as Raster;
+    });
+  }
+
+  /**
+   * Upscales `img` into the image file `path` (atomically: the old file or the new one, never half),
+   * PNG/TIFF in 16 bits for a 16-bit input. Outputs over `inMemoryBytes` are assembled in a
+   * temporary file next to `path`, a band of rows at a time, so memory does not grow with them.
+   */
+  async upscaleToFile(img: Image, path: string, opts: FileRunOptions = {}): Promise<{ width: number; height: number; banded: boolean }> {
+    return this.track(async () => {
+      const format = opts.format ?? formatFromPath(path);
+      const bits = outputBitDepth(img, format, opts.bitDepth);
+      const W = img.width * this.scale;
+      const H = img.height * this.scale;
+      checkOutputSize(path, img.width, img.height, this.scale, opts.maxOutputPixels);
+      checkFormatSize(format, W, H, path);
+      const keepAlpha = format !== 'jpeg';
+      const channels = rasterChannels(img, keepAlpha);
+      const banded = rasterBytes(W, H, channels, bits) > (opts.inMemoryBytes ?? DEFAULT_IN_MEMORY_BYTES);
+      if (banded) sweepStaleTemps(dirname(path));
+      const tmp = banded ? tempPathFor(path, { extension: '.tif' }) : null;
+      let w: RasterWriter | undefined;
+      try {
+        w = tmp ? await RasterWriter.toFile(tmp, W, H, channels, bits) : RasterWriter.inMemory(W, H, channels, bits);
+        await this.bands(img, opts, (y0, count, colour, alpha) => w!.put(y0, count, colour, keepAlpha ? alpha : undefined));
+        await saveRaster(await w.finish(), path, { format, quality: opts.quality, bitDepth: bits });
+      } catch (err) {
+        await w?.abort();
+        if (err instanceof SrError || (err as Error).name === 'AbortError') throw err;
+        throw new SrError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        if (tmp) await rm(tmp, { force: true });
       }
-      return out;
+      return { width: W, height: H, banded };
     });
   }
 
@@ -143,12 +245,12 @@ export class Upscaler {
       if (out === 'tensor') return this.upscaleTensor(input, opts);
       const imgs = await tensorToImages(input);
       if (imgs.length !== 1) throw new SrError(`a batch of ${imgs.length} images can only come back as a tensor (output 'tensor')`);
-      return this.finish(await this.upscaleImage(imgs[0]!, opts), out, opts);
+      return this.finish(imgs[0]!, out, opts);
     }
     let img: Image;
     let def: OutputKind;
     if (typeof input === 'string' || input instanceof Uint8Array) {
-      img = await loadImage(input);
+      img = await loadImage(input, { maxPixels: opts.maxPixels, checkSize: (w, h) => checkOutputSize(typeof input === 'string' ? input : 'image to upscale', w, h, this.scale, opts.maxOutputPixels) });
       def = 'buffer';
     } else if (isImage(input)) {
       img = input;
@@ -156,13 +258,17 @@ export class Upscaler {
     } else {
       throw new SrError('upscale input must be a file path, encoded image bytes, an Image { data, width, height, channels } or a tf.Tensor3D/4D');
     }
-    return this.finish(await this.upscaleImage(img, opts), opts.output ?? def, opts);
+    return this.finish(img, opts.output ?? def, opts);
   }
 
   private async finish(img: Image, output: OutputKind, opts: AnyRunOptions): Promise<Buffer | Image | tf.Tensor> {
-    if (output === 'pixels') return img;
-    if (output === 'buffer') return encodeImage(img, opts.format ?? 'png', opts);
-    if (output === 'tensor') return imagesToTensor([img], 3);
+    if (output === 'buffer') {
+      const format = opts.format ?? 'png';
+      const raster = await this.upscaleRaster(img, { ...opts, bitDepth: outputBitDepth(img, format, opts.bitDepth), alpha: format !== 'jpeg' });
+      return encodeRaster(raster, format, opts);
+    }
+    if (output === 'pixels') return this.upscaleImage(img, opts);
+    if (output === 'tensor') return imagesToTensor([await this.upscaleImage(img, opts)], 3);
     throw new SrError(`unknown output '${String(output)}': use buffer, pixels or tensor`);
   }
 
@@ -193,34 +299,34 @@ export class Upscaler {
   }
 }
 
-export interface FileRunOptions extends RunOptions {
-  format: ImageFormat;
-  /** JPEG / WebP quality (default 95). */
-  quality?: number;
+export interface UpscaleFileOptions extends FileRunOptions {
   /** Called once the input is decoded, before any tile runs (e.g. to size a progress bar). */
   onLoaded?: (img: Image) => void;
+  /** Told what the decode leaves out (the later frames of an animation). */
+  onWarning?: (message: string) => void;
 }
 
 export interface FileRunResult {
-  /** The decoded input and the upscaled output (pixels). */
+  /** The decoded input. */
   input: Image;
-  output: Image;
+  /** The output's size, and whether it was assembled on disk in bands. */
+  output: { width: number; height: number; banded: boolean };
   /** The input had transparency that the output format (JPEG) cannot hold. */
   alphaDropped: boolean;
 }
 
 /**
- * One image file in, one image file out: decode, upscale, create the output's folder, encode and
- * write atomically. What `srgan upscale` does for each file and what a queue worker does for each
- * photo job, so the two write the same bytes for the same model and options.
+ * One image file in, one image file out: decode (refusing inputs over the limits from the header),
+ * create the output's folder, upscale into the file through upscaleToFile (bands, 16 bits, atomic
+ * write). What `srgan upscale` does for each file and what a queue worker does for each photo
+ * job, so the two write the same bytes for the same model and options.
  */
-export async function upscaleFile(up: Upscaler, input: string, output: string, opts: FileRunOptions): Promise<FileRunResult> {
-  const img = await loadImage(input);
+export async function upscaleFile(up: Upscaler, input: string, output: string, opts: UpscaleFileOptions = {}): Promise<FileRunResult> {
+  const img = await loadImage(input, { maxPixels: opts.maxPixels, onWarning: opts.onWarning, checkSize: (w, h) => checkOutputSize(input, w, h, up.scale, opts.maxOutputPixels) });
   opts.onLoaded?.(img);
-  const out = await up.upscaleImage(img, opts);
   await mkdir(dirname(resolve(output)), { recursive: true });
-  await saveImage(out, output, { format: opts.format, quality: opts.quality ?? 95 });
-  return { input: img, output: out, alphaDropped: out.alpha !== undefined && opts.format === 'jpeg' };
+  const out = await up.upscaleToFile(img, output, opts);
+  return { input: img, output: out, alphaDropped: img.alpha !== undefined && (opts.format ?? formatFromPath(output)) === 'jpeg' };
 }
 
 /** Tensor [h, w, c] or [n, h, w, c] with c = 1, 3 or 4 (RGBA) and values in [0, 1] -> Images. */

@@ -3,9 +3,10 @@
 // alpha held apart (the colour math of resizing and metrics never sees it).
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { SrError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeAtomicWith } from '../util/atomic.js';
+import { toRaster, rasterBytes, type Raster, type RasterFile } from './raster.js';
 
 export interface Image {
   width: number;
@@ -15,6 +16,8 @@ export interface Image {
   data: Float32Array;
   /** width*height coverage in [0, 1]; absent for opaque images. */
   alpha?: Float32Array;
+  /** 16 when decoded from 16-bit samples: PNG and TIFF outputs of it are then written in 16 bits. */
+  bitDepth?: 16;
 }
 
 /** The same picture as stored 8-bit samples; the training cache keeps this (a quarter of float32). */
@@ -31,6 +34,13 @@ export interface LoadOptions {
   maxPixels?: number;
   /** Name used in error messages when the input is a buffer. */
   name?: string;
+  /** Told what the decode leaves out (the later frames of an animation). */
+  onWarning?: (message: string) => void;
+  /**
+   * Called with the size (after EXIF orientation) read from the header, before any pixel is
+   * decoded: throw to refuse the image at once (e.g. when its upscaled output would be too large).
+   */
+  checkSize?: (width: number, height: number) => void;
 }
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -58,6 +68,43 @@ function reason(err: unknown): string {
   return msg.split('\n')[0]!.trim();
 }
 
+// ICC profiles are ignored so that samples are the stored values, as MATLAB's imread gives them:
+// the benchmark protocol compares stored values, and a colour-managed decode would shift them.
+// failOn 'error' rejects truncated and corrupt data but tolerates harmless warnings.
+const BASE = { failOn: 'error' as const, ignoreIcc: true, limitInputPixels: false as const };
+
+/** The header, or an SrError naming `label` that says what is wrong with the file. */
+async function readHeader(src: string | Uint8Array, label: string): Promise<Metadata> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(src, BASE).metadata();
+  } catch (err) {
+    const r = reason(err);
+    const what = /unsupported image format/i.test(r)
+      ? 'not an image in a supported format (PNG, JPEG, WebP, TIFF, GIF)'
+      : /no such file/i.test(r)
+        ? 'no such file'
+        : `corrupt or truncated image header (${r.replace(/[:\s]+$/, '')})`;
+    throw new SrError(`${label}: ${what}`, { cause: err });
+  }
+  if (!READABLE_FORMATS.has(meta.format)) {
+    throw new SrError(`${label}: ${meta.format} images are not supported (use PNG, JPEG, WebP, TIFF or GIF)`);
+  }
+  const w0 = meta.width ?? 0;
+  const h0 = meta.height ?? 0;
+  if (!(w0 > 0 && h0 > 0)) throw new SrError(`${label}: image header gives no size (${w0}x${h0})`);
+  return meta;
+}
+
+/** SrError when a width x height input is over `maxPixels` (the decoder's limit, default 100 MP). */
+export function checkInputPixels(label: string, width: number, height: number, maxPixels = DEFAULT_MAX_PIXELS): void {
+  if (width * height > maxPixels) {
+    throw new SrError(
+      `${label}: ${width}x${height} image (${((width * height) / 1e6).toFixed(1)} MP) is over the ${(maxPixels / 1e6).toFixed(1)} MP limit for inputs; refusing to decode it (raise it with --max-pixels <MP>, or the maxPixels option)`,
+    );
+  }
+}
+
 async function decode(src: string | Uint8Array, opts: LoadOptions): Promise<Decoded> {
   const label = typeof src === 'string' ? src : (opts.name ?? '<image buffer>');
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -75,30 +122,14 @@ async function decode(src: string | Uint8Array, opts: LoadOptions): Promise<Deco
   }
   if (buf.length === 0) throw new SrError(`${label}: empty file (0 bytes), not an image`);
 
-  // ICC profiles are ignored so that samples are the stored values, as MATLAB's imread gives them:
-  // the benchmark protocol compares stored values, and a colour-managed decode would shift them.
-  // failOn 'error' rejects truncated and corrupt data but tolerates harmless warnings.
-  const base = { failOn: 'error' as const, ignoreIcc: true, limitInputPixels: false as const };
-  let meta: Metadata;
-  try {
-    meta = await sharp(buf, base).metadata();
-  } catch (err) {
-    const r = reason(err);
-    const what = /unsupported image format/i.test(r)
-      ? 'not an image in a supported format (PNG, JPEG, WebP, TIFF, GIF)'
-      : `corrupt or truncated image header (${r.replace(/[:\s]+$/, '')})`;
-    throw new SrError(`${label}: ${what}`, { cause: err });
-  }
-  if (!READABLE_FORMATS.has(meta.format)) {
-    throw new SrError(`${label}: ${meta.format} images are not supported (use PNG, JPEG, WebP, TIFF or GIF)`);
-  }
-  const w0 = meta.width ?? 0;
-  const h0 = meta.height ?? 0;
-  if (!(w0 > 0 && h0 > 0)) throw new SrError(`${label}: image header gives no size (${w0}x${h0})`);
-  if (w0 * h0 > maxPixels) {
-    throw new SrError(
-      `${label}: ${w0}x${h0} image (${((w0 * h0) / 1e6).toFixed(1)} MP) is over the ${(maxPixels / 1e6).toFixed(1)} MP limit (maxPixels); refusing to decode it`,
-    );
+  const meta = await readHeader(buf, label);
+  const w0 = meta.width!;
+  const h0 = meta.height!;
+  checkInputPixels(label, w0, h0, maxPixels);
+  opts.checkSize?.(meta.autoOrient?.width ?? w0, meta.autoOrient?.height ?? h0);
+  const frames = meta.pages ?? 1;
+  if (frames > 1 && opts.onWarning) {
+    opts.onWarning(`${label}: ${meta.format === 'gif' || meta.format === 'webp' ? 'animated ' : ''}${meta.format} with ${frames} ${meta.format === 'tiff' ? 'pages' : 'frames'}; only the first is used`);
   }
   if (meta.depth !== 'uchar' && meta.depth !== 'ushort') {
     throw new SrError(`${label}: ${meta.depth} samples are not supported (8- or 16-bit integer images only)`);
@@ -111,7 +142,7 @@ async function decode(src: string | Uint8Array, opts: LoadOptions): Promise<Deco
   let data: Buffer;
   let info: OutputInfo;
   try {
-    ({ data, info } = await sharp(buf, { ...base, autoOrient: true, pages: 1, page: 0 })
+    ({ data, info } = await sharp(buf, { ...BASE, autoOrient: true, pages: 1, page: 0 })
       .toColourspace(high ? 'rgb16' : 'srgb')
       .raw({ depth: high ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true }));
@@ -151,9 +182,9 @@ async function decode(src: string | Uint8Array, opts: LoadOptions): Promise<Deco
 }
 
 /**
- * Decodes PNG, JPEG, WebP, TIFF or GIF (first frame), applies EXIF orientation, keeps 16-bit
- * precision, keeps grey as one channel and returns alpha separately. Every failure is an SrError
- * naming the file.
+ * Decodes PNG, JPEG, WebP, TIFF or GIF (first frame; `onWarning` is told when there are more),
+ * applies EXIF orientation, keeps 16-bit precision (and says so in `bitDepth`), keeps grey as one
+ * channel and returns alpha separately. Every failure is an SrError naming the file.
  */
 export async function loadImage(src: string | Uint8Array, opts: LoadOptions = {}): Promise<Image> {
   const d = await decode(src, opts);
@@ -172,7 +203,10 @@ export async function loadImage(src: string | Uint8Array, opts: LoadOptions = {}
     }
     if (alpha) alpha[p] = s[i + 3]! * inv;
   }
-  return alpha ? { width: d.width, height: d.height, channels: d.channels, data, alpha } : { width: d.width, height: d.height, channels: d.channels, data };
+  const img: Image = { width: d.width, height: d.height, channels: d.channels, data };
+  if (alpha) img.alpha = alpha;
+  if (d.max === 65535) img.bitDepth = 16;
+  return img;
 }
 
 /** Like loadImage but 8-bit samples (16-bit sources are rounded), for compact caches. */
@@ -219,18 +253,13 @@ export async function listImages(dir: string): Promise<string[]> {
   return files;
 }
 
-/** Width and height after EXIF orientation, from the header only (no pixel decode). */
+/**
+ * Width and height after EXIF orientation, from the header only (no pixel decode). Errors are
+ * worded as loadImage's.
+ */
 export async function imageSize(path: string): Promise<{ width: number; height: number }> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(path, { failOn: 'error', limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw new SrError(`${path}: not a readable image (${reason(err)})`, { cause: err });
-  }
-  const w = meta.autoOrient?.width ?? meta.width ?? 0;
-  const h = meta.autoOrient?.height ?? meta.height ?? 0;
-  if (!(w > 0 && h > 0)) throw new SrError(`${path}: image header gives no size`);
-  return { width: w, height: h };
+  const meta = await readHeader(path, path);
+  return { width: meta.autoOrient?.width ?? meta.width!, height: meta.autoOrient?.height ?? meta.height! };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,61 +362,103 @@ export function formatFromPath(path: string): ImageFormat {
   return f;
 }
 
-export async function encodeImage(img: Image, format: ImageFormat, opts: EncodeOptions = {}): Promise<Buffer> {
-  checkImage(img, `image to encode as ${format}`);
+/** Largest side each format can store (libwebp 16383, JPEG 65535). */
+const MAX_SIDE: Partial<Record<ImageFormat, number>> = { webp: 16383, jpeg: 65535 };
+
+/** SrError when `format` cannot hold a width x height image (checked before any work). */
+export function checkFormatSize(format: ImageFormat, width: number, height: number, label: string): void {
+  const max = MAX_SIDE[format];
+  if (max !== undefined && Math.max(width, height) > max) {
+    throw new SrError(`${label}: a ${width}x${height} image is over ${format.toUpperCase()}'s ${max} px a side; write PNG or TIFF (--format png)`);
+  }
+}
+
+function checkEncodeOptions(format: ImageFormat, opts: EncodeOptions): { quality: number; bits: 8 | 16 } {
   const quality = opts.quality ?? 95;
   if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new SrError(`quality must be an integer 1..100, got ${quality}`);
   const bits = opts.bitDepth ?? 8;
   if (bits !== 8 && bits !== 16) throw new SrError(`bitDepth must be 8 or 16, got ${String(bits)}`);
   if (bits === 16 && format !== 'png' && format !== 'tiff') throw new SrError(`16-bit output is only possible for PNG and TIFF, not ${format}`);
-  // JPEG cannot carry alpha; it is dropped rather than composited so colour values stay as given.
-  const withAlpha = img.alpha !== undefined && format !== 'jpeg';
-  const c = img.channels;
-  const stride = c + (withAlpha ? 1 : 0);
-  const n = img.width * img.height;
-  const max = bits === 16 ? 65535 : 255;
-  const raw = bits === 16 ? new Uint16Array(n * stride) : new Uint8Array(n * stride);
-  const q = (v: number): number => {
-    const r = Math.floor(v * max + 0.5);
-    return r < 0 ? 0 : r > max ? max : r;
-  };
-  for (let p = 0; p < n; p++) {
-    for (let k = 0; k < c; k++) raw[p * stride + k] = q(img.data[p * c + k]!);
-    if (withAlpha) raw[p * stride + c] = q(img.alpha![p]!);
-  }
-  let pipe = sharp(raw, { raw: { width: img.width, height: img.height, channels: stride as 1 | 2 | 3 | 4 } });
-  if (c === 1) pipe = pipe.toColourspace(bits === 16 ? 'grey16' : 'b-w');
-  else if (bits === 16) pipe = pipe.toColourspace('rgb16');
+  return { quality, bits };
+}
+
+/** The bit depth to write `img` with: what was asked, else 16 for a 16-bit source in PNG or TIFF. */
+export function outputBitDepth(img: { bitDepth?: 16 }, format: ImageFormat, asked?: 8 | 16): 8 | 16 {
+  return asked ?? (img.bitDepth === 16 && (format === 'png' || format === 'tiff') ? 16 : 8);
+}
+
+/** The image as stored samples; JPEG cannot carry alpha, so it is dropped rather than composited. */
+export function imageToRaster(img: Image, bits: 8 | 16, withAlpha = img.alpha !== undefined): Raster {
+  checkImage(img, 'image to encode');
+  return toRaster(img.width, img.height, img.channels, img.data, withAlpha ? img.alpha : undefined, bits);
+}
+
+function encoder(r: Raster | RasterFile, format: ImageFormat, quality: number): Sharp {
+  let pipe =
+    'file' in r
+      ? sharp(r.file, { limitInputPixels: false, sequentialRead: true })
+      : sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels }, limitInputPixels: false });
+  const grey = r.channels <= 2;
+  if (grey) pipe = pipe.toColourspace(r.bits === 16 ? 'grey16' : 'b-w');
+  else if (r.bits === 16) pipe = pipe.toColourspace('rgb16');
+  const hasAlpha = r.channels === 2 || r.channels === 4;
+  if (format === 'jpeg' && hasAlpha) pipe = pipe.removeAlpha();
   switch (format) {
     case 'png':
-      pipe = pipe.png({ compressionLevel: 6 });
-      break;
+      return pipe.png({ compressionLevel: 6 });
     case 'jpeg':
-      pipe = pipe.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
-      break;
+      // Optimised Huffman tables need a second pass over every coefficient of the image (2.3 GiB
+      // for 24000x16000); an output too large for memory is encoded in one pass.
+      return pipe.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0', optimiseCoding: !('file' in r) });
     case 'webp':
-      pipe = pipe.webp({ quality });
-      break;
+      return pipe.webp({ quality });
     case 'tiff':
-      pipe = pipe.tiff({ compression: 'deflate' });
-      break;
+      return pipe.tiff({ compression: 'deflate', bigtiff: rasterBytes(r.width, r.height, r.channels, r.bits) > 2 ** 31 });
     default:
       throw new SrError(`unknown image format '${String(format)}' (png, jpeg, webp, tiff)`);
   }
+}
+
+export async function encodeRaster(r: Raster, format: ImageFormat, opts: EncodeOptions = {}): Promise<Buffer> {
+  const { quality } = checkEncodeOptions(format, { ...opts, bitDepth: r.bits });
+  checkFormatSize(format, r.width, r.height, 'image to encode');
   try {
-    return await pipe.toBuffer();
+    return await encoder(r, format, quality).toBuffer();
   } catch (err) {
-    throw new SrError(`cannot encode ${img.width}x${img.height}x${c} image as ${format}: ${reason(err)}`, { cause: err });
+    throw new SrError(`cannot encode ${r.width}x${r.height}x${r.channels} image as ${format}: ${reason(err)}`, { cause: err });
   }
 }
 
-/** Encodes and writes atomically: the target is either left as it was or fully replaced. */
-export async function saveImage(img: Image, path: string, opts: SaveOptions = {}): Promise<void> {
+export async function encodeImage(img: Image, format: ImageFormat, opts: EncodeOptions = {}): Promise<Buffer> {
+  const { bits } = checkEncodeOptions(format, opts);
+  checkImage(img, `image to encode as ${format}`);
+  return encodeRaster(imageToRaster(img, bits, img.alpha !== undefined && format !== 'jpeg'), format, opts);
+}
+
+/**
+ * Encodes a raster (in memory, or a file RasterWriter wrote) and writes it atomically, streaming
+ * from the encoder to the file: a large output is never held encoded in memory.
+ */
+export async function saveRaster(r: Raster | RasterFile, path: string, opts: SaveOptions = {}): Promise<void> {
   const format = opts.format ?? formatFromPath(path);
-  const buf = await encodeImage(img, format, opts);
+  const { quality } = checkEncodeOptions(format, { ...opts, bitDepth: r.bits });
+  checkFormatSize(format, r.width, r.height, path);
   try {
-    await writeFileAtomic(path, buf);
+    await writeAtomicWith(path, async (tmp) => {
+      await encoder(r, format, quality).toFile(tmp);
+    });
   } catch (err) {
+    if (err instanceof SrError) throw err;
     throw new SrError(`cannot write ${path}: ${reason(err)}`, { cause: err });
   }
+}
+
+/**
+ * Encodes and writes atomically: the target is either left as it was or fully replaced. A 16-bit
+ * source is written in 16 bits to PNG and TIFF unless `bitDepth` says otherwise.
+ */
+export async function saveImage(img: Image, path: string, opts: SaveOptions = {}): Promise<void> {
+  const format = opts.format ?? formatFromPath(path);
+  const { bits } = checkEncodeOptions(format, { ...opts, bitDepth: outputBitDepth(img, format, opts.bitDepth) });
+  await saveRaster(imageToRaster(img, bits, img.alpha !== undefined && format !== 'jpeg'), path, { ...opts, format });
 }

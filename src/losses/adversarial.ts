@@ -2,7 +2,7 @@
 //   -log D(G(x))        = softplus(-logit_fake)                 (the paper's generator loss)
 //   BCE(real=1, fake=0) = softplus(-logit_real) + softplus(logit_fake)
 // softplus never overflows where log(sigmoid) would once D saturates.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 
 export function generatorAdversarialLoss(logitFake: tf.Tensor): tf.Scalar {
   return tf.mean(tf.softplus(tf.neg(logitFake)));

@@ -2,7 +2,7 @@
 // SR and HR images. The paper rescales the VGG losses "by a factor of 1/12.75 to obtain VGG
 // losses of a scale that is comparable to the MSE loss"; like the reference implementations we
 // divide the feature maps by 12.75 before the MSE.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { vgg19Features } from '../models/vgg19.js';
 

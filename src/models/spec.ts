@@ -2,7 +2,7 @@
 // name. The TF.js model (reference engine, evaluation, export) is built from it here, and the
 // ONNX training-step generator (src/graph/network.ts) emits the same layers, so a layer is
 // added in one place and both engines agree on names, shapes and weight layouts.
-import * as tfl from '@tensorflow/tfjs-layers';
+import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { PixelShuffle } from './layers/pixel_shuffle.js';
 

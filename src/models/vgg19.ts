@@ -9,8 +9,8 @@
 // `vgg19.preprocess_input` ('caffe' mode) on it: [0, 255], RGB -> BGR, minus the ImageNet BGR mean,
 // no division by a standard deviation. Doing it inside the model keeps the loss a plain function of
 // the generator output, differentiable end to end.
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import tf = require('@tensorflow/tfjs-core');
+import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { SrError, closest } from '../util/errors.js';
 import { registerArchitecture, type ModelConfig } from './registry.js';

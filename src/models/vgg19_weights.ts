@@ -25,7 +25,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
 import { VGG19_CONV_LAYERS, buildVgg19Features } from './vgg19.js';

@@ -2,7 +2,7 @@
 // file is enough to rebuild the model (`loadModel('models/srgan-x4.safetensors')`).
 // Tensors are named `<layer>/<weight>` (e.g. `block3_bn1/moving_mean`) from the layer names the
 // builders assign, independent of TF.js's process-wide variable-name uniquifying.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
 import { buildModel, resolveConfig, type ModelConfig } from './registry.js';

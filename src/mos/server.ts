@@ -45,9 +45,18 @@ export interface MosServer {
   close(): Promise<void>;
 }
 
+/** Raters a study accepts in all, and new raters one client address may make per hour. */
+export const DEFAULT_MAX_RATERS = 200;
+export const DEFAULT_MAX_RATERS_PER_CLIENT = 10;
+const CLIENT_WINDOW_MS = 3600_000;
+
 export interface ServeOptions {
   port?: number;
   host?: string;
+  /** POST /start is unauthenticated: raters in all (default 200; the database's count, so it survives restarts) */
+  maxRaters?: number;
+  /** new raters per client address per hour (default 10; a lab behind one address may need more) */
+  maxRatersPerClient?: number;
   /** called for each accepted rating (the CLI logs them) */
   onRating?: (raterId: number, index: number, total: number) => void;
 }
@@ -55,6 +64,22 @@ export interface ServeOptions {
 export async function serveStudy(dir: string, opts: ServeOptions = {}): Promise<MosServer> {
   const study = await openStudy(dir);
   const total = study.studyItems.length;
+  const maxRaters = opts.maxRaters ?? DEFAULT_MAX_RATERS;
+  const perClient = opts.maxRatersPerClient ?? DEFAULT_MAX_RATERS_PER_CLIENT;
+  const startsByClient = new Map<string, number[]>(); // address -> times of its recent new raters
+
+  /** 429 unless one more rater fits both bounds; records the start when it does. */
+  function admitRater(req: IncomingMessage): void {
+    if (study.db.counts().raters >= maxRaters) throw new HttpError(429, `this study already has its ${maxRaters} raters`);
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const now = Date.now();
+    const recent = (startsByClient.get(client) ?? []).filter((t) => now - t < CLIENT_WINDOW_MS);
+    if (recent.length >= perClient) throw new HttpError(429, `too many new raters from your address (${perClient} an hour); use your resume link, or try again later`);
+    recent.push(now);
+    startsByClient.set(client, recent);
+    // Forget addresses that have gone quiet, so the map cannot grow without bound either.
+    if (startsByClient.size > 10_000) for (const [k, v] of startsByClient) if (v.every((t) => now - t >= CLIENT_WINDOW_MS)) startsByClient.delete(k);
+  }
   const { calibration } = study.manifest;
 
   function rater(req: IncomingMessage, fields?: Record<string, string>, query?: URLSearchParams): RaterRow | undefined {
@@ -123,6 +148,7 @@ export async function serveStudy(dir: string, opts: ServeOptions = {}): Promise<
     if (method === 'POST' && path === '/start') {
       // The calibration page sends no fields; reading the body anyway caps what a client can push.
       await readBody(req, BODY_LIMIT);
+      admitRater(req);
       const r = study.db.createRater();
       if (wantsJson) sendJson(res, 201, { rater: r.id, token: r.token }, { 'Set-Cookie': cookie(r.token) });
       else redirect(res, `/?r=${r.token}`, { 'Set-Cookie': cookie(r.token) });

@@ -9,11 +9,11 @@
 // exists whole or not at all.
 import { mkdir, rename, rm, stat, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SrError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, tempPathFor, sweepStaleTemps } from '../util/atomic.js';
 import { packageVersion } from '../util/package_info.js';
-import { listImages, loadImage, saveImage, type Image } from '../io/image.js';
+import { listImages, loadImage, saveImage, toUint8, type Image } from '../io/image.js';
 import { degrade, modcrop } from '../eval/protocol.js';
 import { resolveMethod, type Method } from '../eval/methods.js';
 import { StudyDb, type ItemRole, type ItemRow } from './db.js';
@@ -66,9 +66,32 @@ export interface CreateOptions {
   methods: string[];
   out: string;
   scale?: number;
-  /** image whose nearest and HR versions calibrate raters (default: the first image of `data`) */
-  calibration?: string;
+  /**
+   * Image (or folder: its first image) whose nearest and HR versions calibrate raters. It must not
+   * be one of the study's images, by path or by content: a rater who has seen an image labelled
+   * "5 = excellent" knows that image's HR when it comes up for rating.
+   */
+  calibration: string;
   onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** Same pixels (after the mod-crop every study image gets), whatever the file's encoding. */
+function pixelKey(img: Image): string {
+  return createHash('sha256').update(`${img.width}x${img.height}x${img.channels}:`).update(toUint8(img.data)).digest('hex');
+}
+
+/** The calibration file: `path` or the first image of that folder, checked to be outside `files`. */
+async function calibrationImage(path: string, files: readonly string[], scale: number): Promise<string> {
+  if (!path) throw new SrError('--calibration is required: an image (or a folder of them) from outside the study set');
+  const isDir = (await stat(path).catch(() => undefined))?.isDirectory() === true;
+  const file = isDir ? (await listImages(path))[0]! : path;
+  const key = pixelKey(modcrop(await loadImage(file), scale));
+  for (const f of files) {
+    if (resolve(f) === resolve(file) || pixelKey(modcrop(await loadImage(f), scale)) === key) {
+      throw new SrError(`--calibration ${file} is the study image ${basename(f)}: raters would have seen it labelled as an example score; calibrate with an image from outside --data`);
+    }
+  }
+  return file;
 }
 
 export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
@@ -87,10 +110,11 @@ export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
   const nearest = methods.get('nearest') ?? (await resolveMethod('nearest'));
 
   const files = await listImages(opts.data);
-  const calibrationFile = opts.calibration ?? files[0]!;
+  const calibrationFile = await calibrationImage(opts.calibration, files, scale);
 
   await mkdir(dirname(out), { recursive: true });
-  const tmp = join(dirname(out), `.tmp-${basename(out)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  sweepStaleTemps(dirname(out));
+  const tmp = tempPathFor(out);
   await mkdir(join(tmp, IMAGES), { recursive: true });
   let db: StudyDb | undefined;
   try {

@@ -10,10 +10,10 @@
 // states each duration: the exact time of the frames before it, rounded once to the microsecond
 // from the cumulative frame count (errors never add up, and stay far below a tick).
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { run, lastLines, outputContainer, type FfmpegTools, type VideoInfo } from '../video/ffmpeg.js';
-import { tempNameFor } from '../video/upscale_video.js';
+import { sweepStaleTemps, tempPathFor } from '../util/atomic.js';
 
 /** Files `queue add` takes as videos (anything else it is given must be an image). */
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg', '.mpeg', '.ts', '.m2ts', '.wmv', '.flv']);
@@ -105,7 +105,8 @@ export async function joinSegments(o: JoinOptions): Promise<number> {
   const list = join(o.workDir, 'concat.txt');
   await writeFile(list, concatList(counted, o.rate));
   const c = outputContainer(o.output);
-  const tmp = tempNameFor(o.output);
+  sweepStaleTemps(dirname(o.output));
+  const tmp = tempPathFor(o.output, { keepExtension: true }); // ffmpeg's muxers check the extension
   const args = ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-i', o.source];
   args.push('-map', '0:v:0', '-map', '1:a?', '-c', 'copy', '-map_metadata', '1', ...c.extra, '-f', c.format, tmp);
   try {

@@ -1,11 +1,17 @@
 // Errors meant for people: the CLI prints `error: <message>` without a stack trace for these.
 // Anything else that escapes is a bug and is shown with its stack.
 export class SrError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The CLI's exit status for this error: 1, or 130 for an interrupt (128 + SIGINT). */
+  readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
     super(message, options);
     this.name = 'SrError';
+    this.exitCode = options?.exitCode ?? 1;
   }
 }
+
+/** Exit status of a command stopped by Ctrl-C, as shells report a process killed by SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 /** Closest known name by edit distance, for "did you mean" hints. */
 export function closest(name: string, known: readonly string[]): string | undefined {

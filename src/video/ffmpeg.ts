@@ -6,7 +6,7 @@
 // Where ffmpeg comes from, in order: an explicit path (`--ffmpeg`), $SRGAN_FFMPEG, then `ffmpeg`
 // on PATH; ffprobe is looked up next to it the same way ($SRGAN_FFPROBE overrides).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { SrError } from '../util/errors.js';
@@ -106,6 +106,7 @@ export interface VideoInfo {
 interface ProbeStream {
   codec_type?: string;
   codec_name?: string;
+  codec_tag_string?: string;
   width?: number;
   height?: number;
   r_frame_rate?: string;
@@ -134,11 +135,58 @@ function parseRate(r: string | undefined): number {
   return b ? a! / b : a!;
 }
 
+const ISO_BMFF = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'moof', 'sidx', 'uuid']);
+
+/**
+ * For MP4/MOV (ISO base media) files: where the file ends inside a box, i.e. it was cut short.
+ * A top-level box declares its size in its first bytes, so a truncated download or copy shows as a
+ * box that runs past the end of the file. null for other containers or a file that adds up.
+ */
+export function isoTruncation(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(16);
+    let off = 0;
+    for (let boxes = 0; off < size && boxes < 100_000; boxes++) {
+      const n = readSync(fd, head, 0, 16, off);
+      const type = head.toString('latin1', 4, 8);
+      if (n < 8 || !/^[\x20-\x7e]{4}$/.test(type)) return boxes > 0 && n < 8 ? `it ends ${size - off} bytes into a box header` : null;
+      if (boxes === 0 && !ISO_BMFF.has(type)) return null; // not an MP4/MOV file
+      let len = head.readUInt32BE(0);
+      if (len === 1) {
+        if (n < 16) return `it ends inside the header of its '${type}' box`;
+        len = Number(head.readBigUInt64BE(8));
+      } else if (len === 0) {
+        return null; // the last box runs to the end of the file by definition
+      }
+      if (len < 8) return null; // not a box structure we understand; let ffmpeg judge
+      if (off + len > size) return `it ends ${size - off} bytes into its '${type}' box, which declares ${len} bytes`;
+      off += len;
+    }
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function truncated(path: string, why: string): SrError {
+  return new SrError(`${path}: truncated or corrupt video: ${why} (an incomplete download or copy?)`);
+}
+
 /** Reads the container and stream headers; SrError naming the file for anything unusable. */
 export async function probeVideo(tools: FfmpegTools, path: string): Promise<VideoInfo> {
   if (!existsSync(path)) throw new SrError(`${path}: no such file`);
   if (statSync(path).isDirectory()) throw new SrError(`${path}: is a folder, not a video file`);
   if (statSync(path).size === 0) throw new SrError(`${path}: empty file (0 bytes), not a video`);
+  // A cut-short MP4 can probe as a stream without a codec; say what it is before ffprobe guesses.
+  const cut = isoTruncation(path);
+  if (cut) throw truncated(path, cut);
   const r = await run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]);
   if (r.code !== 0) throw new SrError(`${path}: not a readable video (corrupt, or a format ffmpeg does not know): ${lastLines(r.stderr) || `ffprobe exited ${r.code}`}`);
   let j: { streams?: ProbeStream[]; format?: { format_name?: string; duration?: string } };
@@ -153,7 +201,10 @@ export async function probeVideo(tools: FfmpegTools, path: string): Promise<Vide
   if (!video) throw new SrError(`${path}: no video stream (${container} file with ${streams.map((s) => s.codec_type).join(', ') || 'no streams'})`);
   const codec = video.codec_name ?? 'unknown';
   if (codec === 'unknown' || codec === 'none') {
-    throw new SrError(`${path}: unsupported video codec (${video.tags?.['handler_name'] ?? 'tag not recognised by ffmpeg'}); ffmpeg cannot decode it`);
+    // A stream that names no codec at all (tag 0, no size) lost its description: the file is
+    // damaged. One with a tag ffmpeg does not know is a codec it lacks.
+    if (!video.width && /^(\[0\]){4}$|^0x0+$/.test(video.codec_tag_string ?? '[0][0][0][0]')) throw truncated(path, 'its video stream has no codec description');
+    throw new SrError(`${path}: unsupported video codec (${video.codec_tag_string ?? video.tags?.['handler_name'] ?? 'tag not recognised by ffmpeg'}); ffmpeg cannot decode it`);
   }
   if (!(video.width && video.height)) throw new SrError(`${path}: the video stream gives no frame size`);
   // ffmpeg rotates frames upright while decoding; the frames we get are then transposed.

@@ -9,7 +9,7 @@
 // run over pixels that pass the in-frame and forward-backward checks. Both SR frames come from the
 // same generator in one pass (a siamese pair sharing weights), so the gradient of the temporal
 // terms reaches the generator through both frames.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import { backwardWarp, type WarpPlan } from './warp.js';
 
 export function weightedMse(sr: tf.Tensor4D, hr: tf.Tensor4D, weights: tf.Tensor4D): tf.Scalar {

@@ -9,11 +9,11 @@
 // written once, so the frame count is kept too. The result goes to a temporary name in the
 // output's folder and is renamed into place only when ffmpeg has finished it: a failure or an
 // interrupt leaves no partial output.
-import { rename, rm } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
+import { tempPathFor, sweepStaleTemps } from '../util/atomic.js';
 import type { Image } from '../io/image.js';
 import { findFfmpeg, probeVideo, decodeFrames, FrameEncoder, outputContainer, checkAudioFits, type VideoInfo, type FfmpegTools } from './ffmpeg.js';
 import { BoundedQueue } from './queue.js';
@@ -69,32 +69,30 @@ export function imageToRgb24(img: Image): Uint8Array {
   return out;
 }
 
-/** A temporary name next to `target` for a video being written (renamed into place when complete). */
-export function tempNameFor(target: string): string {
-  // Keeps the extension: some ffmpeg muxers check it.
-  return join(dirname(target), `.tmp-${basename(target, extname(target))}-${process.pid}-${randomBytes(4).toString('hex')}${extname(target)}`);
-}
-
 export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideoResult> {
   const t0 = performance.now();
   const output = resolve(o.output);
   outputContainer(output);
   if (resolve(o.input) === output) throw new SrError(`the output ${o.output} is the input; choose another name`);
   if (existsSync(output) && !o.overwrite) throw new SrError(`${o.output} exists; add --force to replace it`);
-  if (!existsSync(dirname(output)) || !statSync(dirname(output)).isDirectory()) throw new SrError(`${o.output}: the folder ${dirname(output)} does not exist`);
   const tools = await findFfmpeg(o.ffmpeg);
   const info = await probeVideo(tools, o.input);
   checkAudioFits(output, info.audio.map((a) => a.codec));
   const s = o.upscaler.scale;
   const outWidth = info.width * s;
   const outHeight = info.height * s;
+  // As `upscale` does: a missing output folder is made (once the input is known to be good).
+  await mkdir(dirname(output), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new SrError(`${o.output}: cannot make the folder ${dirname(output)} (${err.code ?? err.message})`, { cause: err });
+  });
+  sweepStaleTemps(dirname(output));
   o.onStart?.(info, tools);
 
   const queue = new BoundedQueue<Uint8Array>(o.queue ?? 4);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const tmp = tempNameFor(output);
+  const tmp = tempPathFor(output, { keepExtension: true }); // some ffmpeg muxers check the extension
   const encoder = new FrameEncoder(tools, tmp, output, {
     width: outWidth,
     height: outHeight,

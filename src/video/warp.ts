@@ -10,7 +10,7 @@
 //
 // Corners outside the frame get weight 0 (zero padding); `inFrame` marks output pixels whose
 // sample point lies inside the frame, where the warp is an interpolation and not an extrapolation.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import { SrError } from '../util/errors.js';
 import type { Flow } from './flow.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SrError } from '../../src/util/errors.js';
-import { imresize, imresize8, imresizeAs8, imresizePlane, resizePlan, weightTable, type ResizeMethod } from '../../src/data/resize.js';
+import { imresize, imresize8, imresizeAs8, imresizePlane, imresizeRows, resizePlan, weightTable, type ResizeMethod } from '../../src/data/resize.js';
 import type { Image, Image8 } from '../../src/io/image.js';
 
 function image(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): Image {
@@ -133,6 +133,24 @@ test('a float64 plane (any range, as NIQE halves its 0..255 Y) resizes like a gr
   assert.deepEqual([half.width, half.height], [21, 15]);
   assert.ok(half.data instanceof Float64Array);
   for (let i = 0; i < half.data.length; i++) assert.ok(Math.abs(half.data[i]! - ref.data[i]! * 255) < 1e-4, `sample ${i}`);
+});
+
+test('a band of output rows equals those rows of the whole resize (rows first and columns first)', () => {
+  const img = image(23, 17, 3, (x, y, c) => Math.sin(x * 0.7 + y * 1.3 + c));
+  for (const m of methods) {
+    // x4 both ways (rows first), and wider than tall (columns first: the smaller scale goes first)
+    for (const size of [{ scale: 4 }, { width: 23 * 2, height: 17 * 5 }, { scale: 0.5 }]) {
+      const whole = imresize(img, size, m);
+      const rowLen = whole.width * 3;
+      for (const [y0, y1] of [[0, 1], [0, 7], [5, 20], [whole.height - 3, whole.height]]) {
+        if (y1 > whole.height) continue;
+        const band = imresizeRows(img, size, m, y0, y1);
+        assert.deepEqual([band.width, band.height], [whole.width, y1 - y0]);
+        assert.deepEqual(Array.from(band.data), Array.from(whole.data.subarray(y0 * rowLen, y1 * rowLen)), `${m} ${JSON.stringify(size)} rows ${y0}..${y1}`);
+      }
+    }
+  }
+  assert.throws(() => imresizeRows(img, { scale: 2 }, 'bicubic', 30, 40), /rows 30\.\.40 are not within the 34 output rows/);
 });
 
 test('bad sizes are SrErrors', () => {

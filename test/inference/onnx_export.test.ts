@@ -66,7 +66,14 @@ test('the exported graph is standard ONNX: BN folded, PRelu [C,1,1], DepthToSpac
       assert.equal(new TextDecoder().decode(attrs['mode']!.s), 'DCR');
     }
     const init = new Map(m.graph.initializer.map((t) => [t.name, t]));
-    for (const n of m.graph.node.filter((n) => n.op_type === 'PRelu')) assert.deepEqual(init.get(n.input[1]!)!.dims, [8, 1, 1]);
+    const slopes = m.graph.node.filter((n) => n.op_type === 'PRelu').map((n) => init.get(n.input[1]!)!.dims);
+    // the last PReLU runs before the last shuffle (the polyphase tail): its 8 slopes tiled 2x2
+    assert.deepEqual(slopes, [...Array(4).fill([8, 1, 1]), [32, 1, 1]]);
+    // the 9x9 8->3 tail at HR became a 5x5 32->12 conv on the 2x2 sub-pixel planes, then the shuffle
+    const tail = m.graph.node.find((n) => n.name === 'tail_conv')!;
+    assert.deepEqual(init.get(tail.input[1]!)!.dims, [12, 32, 5, 5]);
+    assert.deepEqual(tail.attribute!.find((a) => a.name === 'pads')!.ints, [2, 2, 2, 2]);
+    assert.deepEqual(ops.slice(-2), ['Conv', 'DepthToSpace']);
     // folded convs gain a bias even though the TF.js layer has none
     const blockConv = m.graph.node.find((n) => n.name === 'block0_conv1')!;
     assert.equal(blockConv.input.length, 3);
@@ -93,6 +100,12 @@ test('ONNX Runtime runs the export and matches the TF.js model within 1e-4 (any 
         assert.ok(diff < 1e-4, `opset ${opset}, ${h}x${w}: max |ONNX - TF.js| = ${diff}`);
       }
     }
+    // the Node engine's form: PReLU as Relu and two per-channel convolutions, no PRelu left
+    const depthwise = exportOnnx(model, { config, preluAsDepthwise: true });
+    assert.ok(!depthwise.ops.includes('PRelu'));
+    assert.equal(depthwise.ops.filter((o) => o === 'Relu').length, 1 + 2 + 2);
+    const { diff } = await compare(model, depthwise.bytes, 19, 14, 7);
+    assert.ok(diff < 1e-4, `PReLU as depthwise convolutions: max |ONNX - TF.js| = ${diff}`);
   } finally {
     model.dispose();
   }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.js';
-import { planAxis, planTiles, axisWeights } from '../../src/inference/tiling.js';
+import { planAxis, planTiles, axisWeights, type TileRect } from '../../src/inference/tiling.js';
 import { createUpscaler, type Upscaler } from '../../src/inference/upscale.js';
 import { shippedModelPath } from '../../src/inference/model_source.js';
 import type { Image } from '../../src/io/image.js';
@@ -50,8 +50,40 @@ test('tiles cover each axis with equal overlaps, none larger than asked', () => 
     const sizes = spans.map(([a, b]) => b - a);
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, 'sizes spread evenly');
   }
-  assert.equal(planTiles(1024, 768).length, 7 * 5, "default 192 px tiles overlapping by 32");
   assert.throws(() => planTiles(100, 100, 40, 16), /at least 3x the overlap/);
+});
+
+const pixels = (tiles: TileRect[]) => tiles.reduce((a, t) => a + t.width * t.height, 0);
+
+test('the tile plan balances the workers with the least overlap, within the tile budget', () => {
+  // 256x256 on two workers: one 256x144 tile each (1.125x the pixels), where the square 192 px
+  // grid made four 144x144 tiles, two per worker (1.27x)
+  const two = planTiles(256, 256, 192, 32, 2);
+  assert.deepEqual(two.map((t) => [t.x, t.y, t.width, t.height]), [[0, 0, 256, 144], [0, 112, 256, 144]]);
+  assert.equal(pixels(two) / (256 * 256), 1.125);
+  // a small image is split for the second worker only when there is overlap to hide the seam
+  assert.equal(planTiles(200, 72, 192, 32, 2).length, 2);
+  assert.equal(planTiles(200, 72, 192, 32, 1).length, 1);
+  assert.equal(planTiles(200, 140, 256, 0, 2).length, 1);
+  for (const [w, h, tile, overlap, workers] of [[1024, 768, 192, 32, 2], [1024, 768, 192, 32, 1], [6000, 4000, 192, 32, 2], [1000, 50, 192, 32, 2], [777, 333, 100, 33, 3], [4096, 17, 64, 0, 2], [3000, 3000, 16, 0, 2]] as const) {
+    const t0 = performance.now();
+    const tiles = planTiles(w, h, tile, overlap, workers);
+    assert.ok(performance.now() - t0 < 200, `planning ${w}x${h} took ${(performance.now() - t0).toFixed(0)} ms`);
+    const what = `${w}x${h} tile ${tile} overlap ${overlap}, ${workers} workers`;
+    for (const t of tiles) assert.ok(t.width * t.height <= tile * tile, `${what}: a ${t.width}x${t.height} tile is over the budget`);
+    // row-major rows of tiles that cover the image, neighbours overlapping by exactly `overlap`
+    const xs = [...new Set(tiles.map((t) => `${t.x},${t.width}`))].map((k) => k.split(',').map(Number) as [number, number]);
+    const ys = [...new Set(tiles.map((t) => `${t.y},${t.height}`))].map((k) => k.split(',').map(Number) as [number, number]);
+    assert.equal(tiles.length, xs.length * ys.length, what);
+    for (const [spans, len] of [[xs, w], [ys, h]] as const) {
+      assert.equal(spans[0]![0], 0);
+      assert.equal(spans.at(-1)![0] + spans.at(-1)![1], len);
+      for (let i = 1; i < spans.length; i++) assert.equal(spans[i - 1]![0] + spans[i - 1]![1] - spans[i]![0], overlap, what);
+    }
+    tiles.forEach((t, i) => assert.equal(t.index, i));
+    // found quickly, and never more pixels than the square grid of the same budget
+    assert.ok(pixels(tiles) <= planAxis(w, tile, overlap).reduce((a, [x0, x1]) => a + x1 - x0, 0) * planAxis(h, tile, overlap).reduce((a, [y0, y1]) => a + y1 - y0, 0), what);
+  }
 });
 
 test('blend weights are a partition of unity (every HR pixel sums to 1)', () => {

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -147,4 +147,38 @@ test('one-shot upscale(): typed results, shared session, clear errors', async ()
   await assert.rejects(upscale(img, { model: join(dir, 'nope.safetensors') }), /model file not found/);
   await assert.rejects(upscale(img, { model: 'srgan', scale: 8 }), /shipped model 'srgan' x8 is not installed \(looked for .*models\/srgan-x8\.safetensors\)/);
   await assert.rejects(upscale(Buffer.from('not an image at all'), { model: A }), /not an image in a supported format/);
+});
+
+test('an output too large for memory is written in bands through a file, identical to the in-memory one', async () => {
+  // grey + alpha, 16-bit, several tile rows: every part of the band path at once
+  const w = 70;
+  const h = 53;
+  const img: Image = { width: w, height: h, channels: 1, data: testPixels(w, h, 9, 1), alpha: new Float32Array(w * h).map((_, i) => (i % 7) / 6), bitDepth: 16 };
+  const mem = join(dir, 'mem.png');
+  const banded = join(dir, 'banded.png');
+  const a = await up.upscaleToFile(img, mem);
+  const b = await up.upscaleToFile(img, banded, { inMemoryBytes: 0 });
+  assert.deepEqual([a.banded, b.banded], [false, true]);
+  const raw = async (p: string) => {
+    const m = await sharp(p).metadata();
+    return [m.depth, m.channels, (await sharp(p).raw({ depth: 'ushort' }).toBuffer()).toString('hex')];
+  };
+  const [depth, channels] = await raw(banded);
+  assert.deepEqual([depth, channels], ['ushort', 2]);
+  assert.deepEqual(await raw(banded), await raw(mem));
+  // and both equal the float result, rounded to 16 bits
+  const f = await up.upscaleImage(img);
+  const back = await loadImage(banded);
+  for (let i = 0; i < f.data.length; i++) assert.ok(Math.abs(back.data[i]! - Math.min(1, Math.max(0, f.data[i]!))) <= 0.5 / 65535 + 1e-7, `sample ${i}`);
+  for (let i = 0; i < f.alpha!.length; i++) assert.ok(Math.abs(back.alpha![i]! - Math.min(1, Math.max(0, f.alpha![i]!))) <= 0.5 / 65535 + 1e-7, `alpha ${i}`);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.tmp-')), [], 'the band file is gone');
+});
+
+test('outputs over maxOutputPixels are refused before any tile runs', async () => {
+  let tiles = 0;
+  await assert.rejects(
+    up.upscaleImage(rgb(40, 30, 3), { maxOutputPixels: 40 * 30 * 16 - 1, onProgress: () => tiles++ }),
+    /x4 of 40x30 would be 160x120 \(0\.0 MP\), over the 0\.0 MP limit for outputs/,
+  );
+  assert.equal(tiles, 0);
 });

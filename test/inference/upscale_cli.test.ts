@@ -12,6 +12,8 @@ import { registerModelMethods } from '../../src/inference/eval_methods.js';
 import { loadImage } from '../../src/io/image.js';
 import { writeTextureImage } from '../helpers/images.js';
 import { writeTestModel } from '../helpers/sr_models.js';
+import { hugePngHeader } from '../io/png_fixture.js';
+import { spawn } from 'node:child_process';
 
 let dir: string;
 let weights: string;
@@ -147,4 +149,100 @@ test('srgan eval --methods takes a weights file', async () => {
   } finally {
     await unregister();
   }
+});
+
+test('an output over the limit is refused from the header, at once, naming the limit and its flag', async () => {
+  const sub = join(dir, 'limits');
+  mkdirSync(sub);
+  // 10000x10000 passes the 100 MP input limit; x4 it would be 40000x40000 (V8 cannot even hold it)
+  const huge = join(sub, 'huge.png');
+  writeFileSync(huge, hugePngHeader(10000, 10000));
+  const t0 = performance.now();
+  const r = await run([huge]);
+  const ms = performance.now() - t0;
+  assert.equal(r.code, 1);
+  assert.match(r.err, /huge\.png: x4 of 10000x10000 would be 40000x40000 \(1600\.0 MP\), over the 400\.0 MP limit for outputs; refusing it \(raise it with --max-output-pixels <MP>/);
+  assert.ok(ms < 1000, `refused after ${ms.toFixed(0)} ms`);
+  // the input limit names its flag too; raising the output limit lets the header check pass
+  writeFileSync(join(sub, 'wide.png'), hugePngHeader(30000, 20000));
+  assert.match((await run([join(sub, 'wide.png')])).err, /30000x20000 image \(600\.0 MP\) is over the 100\.0 MP limit for inputs; .*--max-pixels <MP>/);
+  const raised = await run([huge, '--max-output-pixels', '2000', '--max-pixels', '100']);
+  assert.doesNotMatch(raised.err, /over the .* limit/);
+  assert.match(raised.err, /huge\.png: corrupt or truncated/, 'the header check passed; the (fake) pixel data did not');
+  // a format's own limit is checked the same way
+  await writeTextureImage(join(sub, 'long.png'), 4200, 8, 1);
+  assert.match((await run([join(sub, 'long.png'), '--format', 'webp'])).err, /a 16800x32 image is over WEBP's 16383 px a side; write PNG or TIFF/);
+  assert.deepEqual(readdirSync(sub).sort(), ['huge.png', 'long.png', 'wide.png']);
+});
+
+test('-o naming one file with several inputs is an error, and nothing is made', async () => {
+  const sub = join(dir, 'one-out');
+  mkdirSync(sub);
+  await writeTextureImage(join(sub, 'a.png'), 16, 16, 1);
+  await writeTextureImage(join(sub, 'b.png'), 16, 16, 2);
+  for (const inputs of [[join(sub, 'a.png'), join(sub, 'b.png')], [sub]]) {
+    const r = await run([...inputs, '-o', join(sub, 'one.png')]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /-o .*one\.png names one image file, but there (are 2 inputs|is a folder of 2 images); give a folder for the outputs \(e\.g\. -o .*one\/\)/);
+  }
+  assert.deepEqual(readdirSync(sub).sort(), ['a.png', 'b.png']);
+});
+
+test('a 16-bit input gives 16-bit PNG and TIFF (8-bit JPEG); an animated GIF says only its first frame is used', async () => {
+  const sub = join(dir, 'depth');
+  mkdirSync(sub);
+  const w = 20;
+  const h = 14;
+  const deep = new Uint16Array(w * h * 3);
+  for (let i = 0; i < deep.length; i++) deep[i] = (i * 40503) % 65536;
+  await sharp(Buffer.from(deep.buffer), { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toFile(join(sub, 'deep.png'));
+  for (const [format, depth] of [['png', 'ushort'], ['tiff', 'ushort'], ['jpeg', 'uchar']] as const) {
+    const r = await run([join(sub, 'deep.png'), '-o', join(sub, `out-${format}/`), '--format', format]);
+    assert.equal(r.code, 0, r.err);
+    const out = join(sub, `out-${format}`, readdirSync(join(sub, `out-${format}`))[0]!);
+    assert.equal((await sharp(out).metadata()).depth, depth, format);
+    if (format === 'png') {
+      // real 16-bit samples, not 8-bit ones widened (those are all multiples of 257)
+      const px = await sharp(out).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+      const v = new Uint16Array(px.buffer, px.byteOffset, px.length / 2);
+      assert.ok(v.some((x) => x % 257 !== 0));
+    }
+  }
+  const frame = Buffer.alloc(12 * 36 * 4, 255);
+  for (let i = 0; i < frame.length; i += 4) frame[i] = (i * 7) % 251; // frames that differ
+  await sharp(frame, { raw: { width: 12, height: 36, channels: 4, pageHeight: 12 } }).gif().toFile(join(sub, 'anim.gif'));
+  const g = await run([join(sub, 'anim.gif')]);
+  assert.equal(g.code, 0, g.err);
+  assert.match(g.err, /warning: .*anim\.gif: animated gif with 3 frames; only the first is used/);
+  assert.deepEqual(await sharp(join(sub, 'anim_x4.png')).metadata().then((m) => [m.width, m.height]), [48, 48]);
+});
+
+test('Ctrl-C during a folder upscale says which files were done and which were not, and exits 130', async () => {
+  const folder = join(dir, 'many');
+  mkdirSync(folder);
+  const n = 24; // enough that the batch cannot finish between two looks at the output folder
+  for (let i = 0; i < n; i++) await writeTextureImage(join(folder, `p${String(i).padStart(2, '0')}.png`), 220, 200, 40 + i);
+  const outDir = `${folder}_x4`;
+  const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+  const child = spawn(process.execPath, [cli, 'upscale', folder, '--model', weights, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+  const pngs = () => (existsSync(outDir) ? readdirSync(outDir).filter((n) => n.endsWith('.png')) : []);
+  for (const t0 = Date.now(); pngs().length === 0; ) {
+    assert.ok(Date.now() - t0 < 60_000, 'no output after a minute');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill('SIGINT');
+  assert.equal(await code, 130, err);
+  const made = pngs().sort();
+  assert.ok(made.length >= 1 && made.length < n, `${made.length} outputs`);
+  const m = new RegExp(`interrupted: (\\d+) of ${n} files done, (\\d+) not done\n`).exec(err);
+  assert.ok(m, err);
+  assert.equal(Number(m[1]), made.length);
+  assert.equal(Number(m[1]) + Number(m[2]), n);
+  for (const f of made) assert.match(err, new RegExp(`done: +.*${f} -> .*many_x4/${f}\n`));
+  assert.match(err, /not done: .*p\d\d\.png \(stopped in the middle; nothing written\)\n/);
+  assert.equal((err.match(/^not done: /gm) ?? []).length, n - made.length);
+  assert.deepEqual(temps(outDir), []);
 });

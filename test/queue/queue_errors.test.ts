@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SrError } from '../../src/util/errors.js';
 import { parseRedisUrl, redisTarget } from '../../src/queue/connection.js';
-import { tempPattern } from '../../src/queue/temps.js';
+import { tempPathFor, tempPattern } from '../../src/util/atomic.js';
 import { concatList, startMicros } from '../../src/queue/segments.js';
 import { writeTextureImage } from '../helpers/images.js';
 import { loadImage } from '../../src/io/image.js';
@@ -147,9 +147,18 @@ test('temporary files of a dead writer are recognised by name, and only those', 
   assert.ok(re.test('.tmp-photo.png-1234-0a1b2c3d')); // src/util/atomic.ts
   assert.ok(!re.test('.tmp-photo.png.png-1234-0a1b2c3d'));
   assert.ok(!re.test('photo.png'));
+  assert.ok(re.test('.tmp-photo.png-1234-0a1b2c3d.tif')); // a large output assembled in bands
   const v = tempPattern('/x/out/clip.mp4');
-  assert.ok(v.test('.tmp-clip-99-deadbeef.mp4')); // src/video/upscale_video.ts
+  assert.ok(v.test('.tmp-clip-99-deadbeef.mp4')); // src/video/upscale_video.ts, the join
   assert.ok(!v.test('.tmp-clip-b-99-deadbeef.mp4'));
+  // every name the one temp-name helper gives is recognised
+  for (const opts of [{}, { keepExtension: true }, { extension: '.tif' }]) {
+    for (const target of ['/x/out/photo.png', '/x/out/clip.mp4']) {
+      const name = tempPathFor(target, opts).split('/').pop()!;
+      assert.ok(tempPattern(target).test(name), `${name} for ${target}`);
+      assert.ok(!tempPattern('/x/out/other.png').test(name));
+    }
+  }
 });
 
 test("the join's list gives every segment its exact duration, rounded once from the frame count", () => {

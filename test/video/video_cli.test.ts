@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg.js';
 import { upscaleVideo } from '../../src/video/upscale_video.js';
 import { createFrameUpscaler, type FrameUpscaler } from '../../src/video/frame_upscaler.js';
@@ -130,6 +130,66 @@ test('missing ffmpeg (empty PATH, or a wrong --ffmpeg) fails with an install hin
   delete env['SRGAN_FFMPEG'];
   failsCleanly('no-path', input, /^error: ffmpeg not found \('ffmpeg'\): install ffmpeg \(Debian\/Ubuntu: apt-get install ffmpeg/, [], env);
   failsCleanly('wrong-flag', input, /^error: ffmpeg not found \('\/nonexistent\/ffmpeg'\)/, ['--ffmpeg', '/nonexistent/ffmpeg']);
+});
+
+test('a truncated MP4 is called truncated, not an unsupported codec', { skip }, () => {
+  // cut inside the 'moov' box (codec description lost) and inside the media data
+  const bytes = readFileSync(tiny);
+  const moov = bytes.indexOf('moov') - 4;
+  for (const [name, end] of [['in-moov', moov + 200], ['half', Math.floor(bytes.length / 2)]] as const) {
+    const cut = join(root, `cut-${name}.mp4`);
+    writeFileSync(cut, bytes.subarray(0, end));
+    failsCleanly(`truncated-${name}`, cut, /^error: .*cut-.*\.mp4: truncated or corrupt video: it ends \d+ bytes into its '(moov|mdat)' box, which declares \d+ bytes/);
+  }
+});
+
+test('a missing output folder is made, as upscale does', { skip }, () => {
+  const out = join(root, 'made', 'for', 'it', 'tiny.mkv');
+  const r = spawnSync(process.execPath, [cli, 'video', tiny, '-o', out, '--model', 'bicubic', '--scale', '2', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(countFrames(tools!, out), FRAMES);
+});
+
+/** Resolves with what `probe` returns once it is truthy (polling), or fails after `ms`. */
+async function waitFor<T>(probe: () => T | undefined, ms = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a SIGKILLed run leaves a temporary file that the next run removes; Ctrl-C exits 130 and leaves nothing', { skip }, async () => {
+  const dir = join(root, 'killed');
+  mkdirSync(dir);
+  const long = join(root, 'long.mp4');
+  ff(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=30', '-frames:v', '600', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', long]);
+  const args = [cli, 'video', long, '-o', join(dir, 'out.mp4'), '--model', 'bicubic', '--scale', '4', '--no-progress'];
+  const temp = () => readdirSync(dir).find((n) => n.startsWith('.tmp-'));
+  const exited = (c: ReturnType<typeof spawn>) => new Promise<number | null>((res) => c.once('exit', (code) => res(code)));
+
+  const killed = spawn(process.execPath, args, { stdio: 'ignore' });
+  const leftover = await waitFor(temp);
+  killed.kill('SIGKILL');
+  await exited(killed);
+  assert.match(leftover, new RegExp(`^\\.tmp-out-${killed.pid}-[0-9a-f]{8}\\.mp4$`));
+  assert.ok(existsSync(join(dir, leftover)), 'a killed process cannot clean up after itself');
+  // the next run writing into that folder removes it (its writer is dead)
+  const next = spawnSync(process.execPath, [cli, 'video', tiny, '-o', join(dir, 'next.mkv'), '--model', 'bicubic', '--scale', '2', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(next.status, 0, next.stderr);
+  onlyFiles(dir, ['next.mkv']);
+
+  const stopped = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  stopped.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor(temp);
+  stopped.kill('SIGINT');
+  assert.equal(await exited(stopped), 130, err);
+  assert.match(err, /interrupt: stopping and removing the unfinished output/);
+  assert.match(err, /error: interrupted; no output written\n$/);
+  onlyFiles(dir, ['next.mkv']);
 });
 
 test('audio the output container cannot hold is refused before any work', { skip }, () => {

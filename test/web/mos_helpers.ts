@@ -15,11 +15,12 @@ export async function runMos(args: string[]): Promise<{ out: string; err: string
   return { out, err };
 }
 
-/** Two synthetic photographs, nearest and bicubic and the HR: 6 items to rate. */
+/** Two synthetic photographs, nearest and bicubic and the HR: 6 items to rate; calibrated with a third. */
 export async function makeStudy(dir: string, methods = 'nearest,bicubic'): Promise<string> {
   const data = await makeImageFolder(join(dir, 'photos'), 2, 160, 120, 11);
+  const calibration = await makeImageFolder(join(dir, 'calibration'), 1, 160, 120, 31);
   const study = join(dir, 'study');
-  await runMos(['create', '--data', data, '--methods', methods, '--out', study]);
+  await runMos(['create', '--data', data, '--methods', methods, '--out', study, '--calibration', calibration]);
   return study;
 }
 

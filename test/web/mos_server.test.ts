@@ -2,7 +2,8 @@
 // leave the study, oversized bodies) change nothing, and ratings survive a SIGKILLed server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import sharp from 'sharp';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -54,11 +55,69 @@ test('mos create makes opaque ids, refuses to overwrite, and names unknown metho
     assert.equal(it.file, `images/${it.id}.png`);
   }
   assert.deepEqual(readdirSync(join(study, 'images')).sort(), manifest.items.map((i) => `${i.id}.png`).sort());
-  assert.deepEqual(readdirSync(dir).sort(), ['photos', 'study'], 'no temporary folder left');
-  await assert.rejects(runMos(['create', '--data', join(dir, 'photos'), '--methods', 'nearest', '--out', study]), (e: unknown) => e instanceof SrError && /already exists/.test(e.message));
-  await assert.rejects(runMos(['create', '--data', join(dir, 'photos'), '--methods', 'nearest,bicubc', '--out', join(dir, 'x')]), /unknown method 'bicubc' \(did you mean 'bicubic'\?\)/);
+  assert.deepEqual(readdirSync(dir).sort(), ['calibration', 'photos', 'study'], 'no temporary folder left');
+  const cal = ['--calibration', join(dir, 'calibration')];
+  await assert.rejects(runMos(['create', '--data', join(dir, 'photos'), '--methods', 'nearest', '--out', study, ...cal]), (e: unknown) => e instanceof SrError && /already exists/.test(e.message));
+  await assert.rejects(runMos(['create', '--data', join(dir, 'photos'), '--methods', 'nearest,bicubc', '--out', join(dir, 'x'), ...cal]), /unknown method 'bicubc' \(did you mean 'bicubic'\?\)/);
   await assert.rejects(runMos(['report', study]), /no ratings yet/);
-  assert.deepEqual(readdirSync(dir).sort(), ['photos', 'study']);
+  assert.deepEqual(readdirSync(dir).sort(), ['calibration', 'photos', 'study']);
+});
+
+test('mos create calibrates with an image from outside the study set, never one of its images', async () => {
+  const photos = join(dir, 'photos');
+  assert.equal(manifest.calibration.image, 'img0.png');
+  const calibrated = manifest.items.filter((i) => i.role !== 'study');
+  assert.deepEqual(calibrated.map((i) => [i.image, i.method]), [['img0.png', 'nearest'], ['img0.png', 'hr']]);
+  // the calibration image really is the third texture, not the study's img0.png
+  assert.notEqual(readFileSync(join(study, `images/${manifest.calibration.high}.png`)).toString('hex'), readFileSync(join(study, `images/${studyItemOf('img0.png')}.png`)).toString('hex'));
+  const out = join(dir, 'refused');
+  // a study image by path, and the same pixels under another name and another PNG encoding
+  await assert.rejects(runMos(['create', '--data', photos, '--methods', 'nearest', '--out', out, '--calibration', join(photos, 'img1.png')]), /--calibration .*img1\.png is the study image img1\.png/);
+  const copy = join(dir, 'copy-of-img0.png');
+  await sharp(join(photos, 'img0.png')).png({ compressionLevel: 1 }).toFile(copy);
+  await assert.rejects(runMos(['create', '--data', photos, '--methods', 'nearest', '--out', out, '--calibration', copy]), /copy-of-img0\.png is the study image img0\.png/);
+  await assert.rejects(runMos(['create', '--data', photos, '--methods', 'nearest', '--out', out]), /required option '--calibration/);
+  assert.ok(!existsSync(out));
+  rmSync(copy);
+});
+
+function studyItemOf(image: string): string {
+  return manifest.items.find((i) => i.role === 'study' && i.image === image && i.method === 'hr')!.id;
+}
+
+test('POST /start is bounded per client address and in total; a refused start makes no rater', async () => {
+  const start = (port: number) => raw(port, 'POST', '/start', { headers: { Accept: 'application/json' } });
+  const raters = () => {
+    const db = StudyDb.open(join(study, 'ratings.sqlite'));
+    try {
+      return db.counts().raters;
+    } finally {
+      db.close();
+    }
+  };
+  const before = raters();
+  let s = await serveStudy(study, { port: 0, maxRatersPerClient: 2 });
+  try {
+    const port = Number(new URL(s.url).port);
+    assert.deepEqual([(await start(port)).status, (await start(port)).status], [201, 201]);
+    const third = await start(port);
+    assert.equal(third.status, 429);
+    assert.match(JSON.parse(third.body).error, /too many new raters from your address \(2 an hour\)/);
+  } finally {
+    await s.close();
+  }
+  assert.equal(raters(), before + 2);
+  s = await serveStudy(study, { port: 0, maxRaters: before + 3 });
+  try {
+    const port = Number(new URL(s.url).port);
+    assert.equal((await start(port)).status, 201);
+    const full = await start(port);
+    assert.equal(full.status, 429);
+    assert.match(JSON.parse(full.body).error, new RegExp(`already has its ${before + 3} raters`));
+  } finally {
+    await s.close();
+  }
+  assert.equal(raters(), before + 3);
 });
 
 test('refused requests are refused and write nothing', async () => {

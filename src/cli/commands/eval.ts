@@ -15,6 +15,7 @@ import { parseMetrics, type MetricName, type Scores } from '../../eval/metrics.j
 import { planePoints, planeCsv, planeSvg, type PlanePoint } from '../../eval/plane.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
 import { parseScale, parseAlphaList } from '../parse.js';
+import { checkOutputFolder } from '../../util/out_dir.js';
 
 interface EvalFlags {
   data: string;
@@ -151,6 +152,9 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
       const scale = parseScale(flags.scale);
       const metrics = parseMetrics(flags.metrics);
       const alphas = flags.alphaSweep === undefined ? undefined : parseAlphaList(flags.alphaSweep);
+      const dataset = basename(resolve(flags.data));
+      const outDir = resolve(flags.out ?? join('eval-out', `${dataset}-x${scale}`));
+      checkOutputFolder(outDir, '--out');
       let methods = await resolveMethods(flags.methods);
       let alphaOf = new Map<string, number>();
       if (alphas) {
@@ -158,8 +162,6 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
         // the plane's axes: distortion from PSNR, perception from NIQE
         for (const m of ['psnr', 'niqe'] as const) if (!metrics.includes(m)) metrics.push(m);
       }
-      const dataset = basename(resolve(flags.data));
-      const outDir = resolve(flags.out ?? join('eval-out', `${dataset}-x${scale}`));
       const t0 = performance.now();
       const result = await evaluate({
         dir: flags.data,

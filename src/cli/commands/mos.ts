@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 import { ProgressReporter } from '../../util/progress.js';
 import { parsePort, serveUntilSignal } from '../../web/http.js';
 import { createStudy } from '../../mos/study.js';
-import { serveStudy } from '../../mos/server.js';
+import { serveStudy, DEFAULT_MAX_RATERS, DEFAULT_MAX_RATERS_PER_CLIENT } from '../../mos/server.js';
 import { formatReport, writeReport } from '../../mos/report.js';
-import { parseScale } from '../parse.js';
+import { parseScale, parseCount } from '../parse.js';
 
 export interface MosIo {
   out: { write(s: string): unknown };
@@ -24,8 +24,8 @@ export function registerMosCommand(program: Command, io: MosIo = { out: process.
     .requiredOption('--methods <list>', "comma-separated methods, e.g. nearest,bicubic,srresnet,srgan ('hr' is always added)")
     .requiredOption('--out <study>', 'new study folder (must not exist)')
     .option('--scale <n>', 'upscaling factor', '4')
-    .option('--calibration <image>', 'image whose nearest (score 1) and HR (score 5) versions calibrate raters (default: the first image)')
-    .action(async (flags: { data: string; methods: string; out: string; scale: string; calibration?: string }) => {
+    .requiredOption('--calibration <image or folder>', 'image (or a folder: its first image) from outside the study set, whose nearest (score 1) and HR (score 5) versions calibrate raters')
+    .action(async (flags: { data: string; methods: string; out: string; scale: string; calibration: string }) => {
       const scale = parseScale(flags.scale);
       let bar: ProgressReporter | undefined;
       const m = await createStudy({
@@ -51,10 +51,14 @@ export function registerMosCommand(program: Command, io: MosIo = { out: process.
     .argument('<study>', 'study folder made by mos create')
     .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <addr>', 'address to bind; 0.0.0.0 lets other machines in', '127.0.0.1')
-    .action(async (dir: string, flags: { port: string; host: string }) => {
+    .option('--max-raters <n>', 'raters the study accepts in all', String(DEFAULT_MAX_RATERS))
+    .option('--max-raters-per-client <n>', 'new raters one client address may start per hour', String(DEFAULT_MAX_RATERS_PER_CLIENT))
+    .action(async (dir: string, flags: { port: string; host: string; maxRaters: string; maxRatersPerClient: string }) => {
       const s = await serveStudy(dir, {
         port: parsePort(flags.port),
         host: flags.host,
+        maxRaters: parseCount(flags.maxRaters, '--max-raters'),
+        maxRatersPerClient: parseCount(flags.maxRatersPerClient, '--max-raters-per-client'),
         onRating: (rater, done, total) => io.err.write(`rater #${rater}: ${done}/${total}\n`),
       });
       const c = s.study.db.counts();

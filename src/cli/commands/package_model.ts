@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../engine/backend.js';
 import { PatchDataset } from '../../data/patch_dataset.js';

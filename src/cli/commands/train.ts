@@ -5,6 +5,7 @@ import { readConfigFile, resolveOptions, type TrainMode } from '../../train/opti
 import { train } from '../../train/trainer.js';
 import { abandonCheckpointSave } from '../../train/checkpoint.js';
 import { SrError } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/out_dir.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -64,6 +65,7 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
     base = saved;
   }
   const opts = resolveOptions(mode, base, fromFile, fromFlags);
+  checkOutputFolder(opts.out, '--out');
   const backend = await initBackend({ backend: program.opts()['backend'] });
   const controller = new AbortController();
   let interrupts = 0;

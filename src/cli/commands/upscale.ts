@@ -10,18 +10,23 @@
 //   files or globs, no -o next to each input, <stem>_x<s>.<ext>
 // Nothing is overwritten (inputs included) without --force. Each output is written atomically. A
 // file that fails is reported and skipped; the exit code is 1 unless every file succeeded.
+// Limits are checked from the header, before decoding: the input's pixels (--max-pixels) and the
+// output's (--max-output-pixels). Ctrl-C stops at the next tile, says which files were done and
+// which were not, and exits 130.
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { SrError } from '../../util/errors.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { expandGlob, hasGlobChars } from '../../util/glob.js';
-import { IMAGE_EXTENSIONS, listImages, formatFromPath, imageOutputName, writeBackFormat, FORMAT_EXTENSIONS, type ImageFormat } from '../../io/image.js';
+import { IMAGE_EXTENSIONS, listImages, imageSize, formatFromPath, checkFormatSize, checkInputPixels, imageOutputName, writeBackFormat, FORMAT_EXTENSIONS, DEFAULT_MAX_PIXELS, type ImageFormat } from '../../io/image.js';
 import { loadModelSource, DEFAULT_MODEL, type ModelSpec } from '../../inference/model_source.js';
 import { checkEngineName, DEFAULT_ENGINE, type EngineName } from '../../inference/engine.js';
-import { Upscaler, upscaleFile } from '../../inference/upscale.js';
+import { Upscaler, upscaleFile, checkOutputSize, DEFAULT_MAX_OUTPUT_PIXELS } from '../../inference/upscale.js';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
-import { checkTiling, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP } from '../../inference/tiling.js';
+import { checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP } from '../../inference/tiling.js';
+import { EXIT_INTERRUPTED } from '../../util/errors.js';
+import { onInterrupt } from '../../util/interrupt.js';
 
 /** The flags of addModelOptions(), as commander hands them over. */
 export interface ModelFlags {
@@ -38,6 +43,8 @@ export interface ModelFlags {
 
 interface UpscaleFlags extends ModelFlags {
   output?: string;
+  maxPixels: string;
+  maxOutputPixels: string;
   threads?: string;
   force?: boolean;
   progress: boolean;
@@ -110,6 +117,10 @@ function planJobs(inputs: Inputs, output: string | undefined, scale: number, for
       const f = format ?? formatFromPath(output);
       return [{ input: files[0]!, output, format: f }];
     }
+    if (!isDir && IMAGE_EXTENSIONS.has(extname(output).toLowerCase())) {
+      const n = files.length + inputs.missing.length;
+      throw new SrError(`-o ${output} names one image file, but there ${inputs.folder !== null ? `is a folder of ${files.length} images` : `are ${n} inputs`}; give a folder for the outputs (e.g. -o ${join(dirname(output), basename(output, extname(output)))}/)`);
+    }
     return files.map((input) => ({ input, output: join(output, imageOutputName(input, format)), format: fmt(input) }));
   }
   if (inputs.folder !== null) {
@@ -154,7 +165,7 @@ export function addModelOptions(cmd: Command, modelHelp = `srresnet, srgan, or a
     .option('--blend <a,b>', 'the two models --alpha blends (names or weights files)', undefined)
     .option('--format <fmt>', "output format: png, jpeg, webp, tiff (default: the input's)")
     .option('--quality <q>', 'JPEG/WebP quality 1..100', '95')
-    .option('--tile <px>', 'tile size in LR pixels', String(DEFAULT_TILE))
+    .option('--tile <px>', 'tiles hold at most px x px LR pixels (memory per engine thread grows with it)', String(DEFAULT_TILE))
     .option('--overlap <px>', 'overlap between tiles in LR pixels', String(DEFAULT_OVERLAP))
     .option('--engine <name>', 'onnx (ONNX Runtime) or tfjs (TF.js WASM)', DEFAULT_ENGINE);
 }
@@ -184,6 +195,13 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Megapixels from a flag, as a pixel count. */
+function parseMegapixels(name: string, v: string): number {
+  const mp = Number(v);
+  if (v.trim() === '' || !Number.isFinite(mp) || mp <= 0) throw new SrError(`--${name} must be a positive number of megapixels, got '${v}'`);
+  return Math.round(mp * 1e6);
+}
+
 export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: process.stdout, err: process.stderr, setExitCode: (c) => void (process.exitCode = c) }): void {
   const cmd = program
     .command('upscale')
@@ -192,12 +210,16 @@ export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: 
     .option('-o, --output <path>', 'output file (one input) or folder');
   addModelOptions(cmd)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all)')
+    .option('--max-pixels <MP>', 'refuse inputs larger than this, in megapixels', String(DEFAULT_MAX_PIXELS / 1e6))
+    .option('--max-output-pixels <MP>', 'refuse inputs whose output would be larger than this, in megapixels', String(DEFAULT_MAX_OUTPUT_PIXELS / 1e6))
     .option('--force', 'overwrite existing outputs (and inputs, if an output path names one)')
     .option('--no-progress', 'no progress bar')
     .action(async (args: string[], flags: UpscaleFlags) => {
       const t0 = performance.now();
       const { spec, engine, tileSize, overlap, quality, format } = modelSettingsFromFlags(flags);
       const threads = flags.threads === undefined ? undefined : parseIntFlag('threads', flags.threads, 1, 256);
+      const maxPixels = parseMegapixels('max-pixels', flags.maxPixels);
+      const maxOutputPixels = parseMegapixels('max-output-pixels', flags.maxOutputPixels);
 
       const inputs = await collectInputs(args);
       const failures: Array<{ input: string; why: string }> = [...inputs.missing];
@@ -224,54 +246,86 @@ export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: 
         if (why) failures.push({ input: j.input, why });
         else todo.push(j);
       }
+      // Sizes from the headers, before any model work: what is over a limit is refused at once.
+      for (const j of [...todo]) {
+        try {
+          const { width, height } = await imageSize(j.input);
+          checkInputPixels(j.input, width, height, maxPixels);
+          checkOutputSize(j.input, width, height, src.scale, maxOutputPixels);
+          checkFormatSize(j.format, width * src.scale, height * src.scale, j.output);
+        } catch (err) {
+          failures.push({ input: j.input, why: reason(err).replace(`${j.input}: `, '') });
+          todo.splice(todo.indexOf(j), 1);
+        }
+      }
       for (const f of failures) io.err.write(`error: ${f.input}: ${f.why}\n`);
 
       let done = 0;
       let outPixels = 0;
+      const finished: Job[] = [];
+      let interrupted = false;
       if (todo.length > 0) {
         // TF.js runs the tfjs engine and builds the graph the ONNX export reads: honour --backend.
         await initBackend({ backend: program.opts()['backend'] as BackendRequest | undefined, quiet: true });
         const up = await Upscaler.fromSource(src, { engine, threads, tileSize, overlap });
         const late: string[] = [];
         const fileBar = todo.length > 1 && flags.progress ? new ProgressReporter({ total: todo.length, label: 'upscale', unit: 'files' }) : null;
+        // Lines written under a live bar would be torn; with a bar, messages wait for its end.
+        const say = (line: string) => (fileBar ? late.push(line) : io.err.write(line));
+        const interrupt = onInterrupt('stopping at the next tile; no partial file is left');
         try {
           for (const [i, j] of todo.entries()) {
+            let tileBar: ProgressReporter | null = null;
             try {
-              let tileBar: ProgressReporter | null = null;
-              let r;
-              try {
-                r = await upscaleFile(up, j.input, j.output, {
-                  format: j.format,
-                  quality,
-                  onLoaded: (img) => {
-                    const tiles = planTiles(img.width, img.height, tileSize, overlap).length;
-                    if (!fileBar && flags.progress && tiles > 1) tileBar = new ProgressReporter({ total: tiles, label: basename(j.input), unit: 'tiles' });
-                  },
-                  onProgress: (p) => tileBar?.update(p.done),
-                });
-              } finally {
-                (tileBar as ProgressReporter | null)?.stop();
-              }
+              const r = await upscaleFile(up, j.input, j.output, {
+                format: j.format,
+                quality,
+                maxPixels,
+                maxOutputPixels,
+                signal: interrupt.signal,
+                onWarning: (w) => say(`warning: ${w}\n`),
+                onLoaded: (img) => {
+                  if (img.alpha && j.format === 'jpeg') say(`warning: ${j.input}: JPEG has no alpha channel; transparency is dropped in ${j.output}\n`);
+                },
+                onProgress: (p) => {
+                  if (fileBar || !flags.progress || p.total < 2) return;
+                  tileBar ??= new ProgressReporter({ total: p.total, label: basename(j.input), unit: 'tiles' });
+                  tileBar.update(p.done);
+                },
+              });
               const { input: img, output: out } = r;
-              if (r.alphaDropped) io.err.write(`warning: ${j.input}: JPEG has no alpha channel; transparency is dropped in ${j.output}\n`);
               done++;
+              finished.push(j);
               outPixels += out.width * out.height;
               if (!fileBar && todo.length === 1) io.err.write(`${j.input} (${img.width}x${img.height}) -> ${j.output} (${out.width}x${out.height})\n`);
             } catch (err) {
+              if (interrupt.signal.aborted) {
+                interrupted = true;
+                break;
+              }
               // Messages from the image reader already start with the file name.
               const why = reason(err).replace(`${j.input}: `, '');
               failures.push({ input: j.input, why });
-              // A line written under a live bar would be torn; with a bar, errors wait for its end.
-              if (fileBar) late.push(`error: ${j.input}: ${why}\n`);
-              else io.err.write(`error: ${j.input}: ${why}\n`);
+              say(`error: ${j.input}: ${why}\n`);
+            } finally {
+              (tileBar as ProgressReporter | null)?.stop();
             }
             fileBar?.update(i + 1);
           }
         } finally {
+          interrupt.dispose();
           fileBar?.stop();
           for (const line of late) io.err.write(line);
           await up.dispose();
         }
+      }
+      if (interrupted) {
+        const notDone = todo.filter((j) => !finished.includes(j) && !failures.some((f) => f.input === j.input));
+        io.err.write(`interrupted: ${finished.length} of ${todo.length} file${todo.length === 1 ? '' : 's'} done, ${notDone.length} not done${failures.length ? `, ${failures.length} failed` : ''}\n`);
+        for (const j of finished) io.err.write(`done:     ${j.input} -> ${j.output}\n`);
+        notDone.forEach((j, k) => io.err.write(`not done: ${j.input}${k === 0 ? ' (stopped in the middle; nothing written)' : ''}\n`));
+        io.setExitCode(EXIT_INTERRUPTED);
+        return;
       }
       const secs = (performance.now() - t0) / 1000;
       const modelName = spec.alpha !== undefined ? `${(spec.blend ?? ['srresnet', 'srgan']).map((m) => basename(m)).join('+')} at alpha ${spec.alpha}` : basename(spec.model!);

@@ -2,7 +2,8 @@
 // and audio. See src/video/upscale_video.ts for how the frames stream.
 import type { Command } from 'commander';
 import { initBackend } from '../../engine/backend.js';
-import { SrError } from '../../util/errors.js';
+import { SrError, EXIT_INTERRUPTED } from '../../util/errors.js';
+import { onInterrupt } from '../../util/interrupt.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { checkEngineName } from '../../inference/engine.js';
 import { DEFAULT_MODEL } from '../../inference/model_source.js';
@@ -62,15 +63,7 @@ export function registerVideoCommand(program: Command): void {
         ...(flags.threads ? { threads: intFlag(flags.threads, 'threads', 1)! } : {}),
         ...(flags.tile ? { tileSize: intFlag(flags.tile, 'tile', 16)! } : {}),
       });
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts += 1;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\ninterrupt: stopping and removing the unfinished output (Ctrl-C again to quit at once)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = onInterrupt('stopping and removing the unfinished output');
       let progress: ProgressReporter | null = null;
       try {
         const r = await upscaleVideo({
@@ -83,7 +76,7 @@ export function registerVideoCommand(program: Command): void {
           ...(flags.preset ? { preset: flags.preset } : {}),
           ...(flags.queue ? { queue: intFlag(flags.queue, 'queue', 1)! } : {}),
           overwrite: flags.force === true,
-          signal: controller.signal,
+          signal: interrupt.signal,
           onStart: (info, tools) => {
             const audio = info.audio.length ? `audio ${info.audio.map((a) => a.codec).join(', ')} (copied)` : 'no audio';
             process.stderr.write(
@@ -101,10 +94,10 @@ export function registerVideoCommand(program: Command): void {
         );
       } catch (err) {
         (progress as ProgressReporter | null)?.stop();
-        if (controller.signal.aborted) process.exitCode = 130;
+        if (interrupt.signal.aborted) throw new SrError(err instanceof Error ? err.message : String(err), { cause: err, exitCode: EXIT_INTERRUPTED });
         throw err;
       } finally {
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
         await upscaler.dispose();
       }
     });

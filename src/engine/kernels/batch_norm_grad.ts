@@ -5,7 +5,7 @@
 // it (bench/kernels.ts). Here every per-channel factor broadcasts, and the two reductions
 // (sum dy, sum dy*(x-mean)) are computed once and shared by the five partial derivatives.
 // Other ranks fall back to TF.js's gradient, which is kept for tests to compare against.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 
 let original: GradConfig | undefined;

@@ -9,7 +9,7 @@
 //   dx = Conv2D(zero-inserted dy, W flipped in space with in/out channels swapped)
 //
 // Only the layouts XNNPACK accepts are used: NHWC, explicit padding, dilation on the filter.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import type { KernelConfig, KernelFunc, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
 
 type Backend = tf.KernelBackend;

@@ -1,5 +1,5 @@
 // Registers the kernels this project supplies to the WASM backend. Idempotent.
-import * as tf from '@tensorflow/tfjs-core';
+import tf = require('@tensorflow/tfjs-core');
 import { wasmConvGradientKernels } from './conv2d_backprop.js';
 import { registerLeanBatchNormGradient } from './batch_norm_grad.js';
 

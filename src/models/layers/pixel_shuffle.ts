@@ -2,8 +2,8 @@
 // Built from reshape + transpose rather than tf.depthToSpace because TF.js registers no gradient
 // for DepthToSpace. Channel order is TensorFlow's DepthToSpace ("DCR"): channel (i*r + j)*c + k
 // lands at sub-pixel (i, j), channel k. The ONNX export uses DepthToSpace mode DCR to match.
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import tf = require('@tensorflow/tfjs-core');
+import tfl = require('@tensorflow/tfjs-layers');
 
 export function pixelShuffle(x: tf.Tensor4D, r: number): tf.Tensor4D {
   return tf.tidy(() => {
