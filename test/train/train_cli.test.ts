@@ -65,6 +65,22 @@ test('package-model ships a run as float16 with a card whose figures are measure
   assert.match(again.stderr, /exists; add --force/);
 });
 
+test('a model trained over several sessions (--init from a packaged model) gets a card with every leg', async () => {
+  const first = join(root, 'shipped', 'tiny-x2.safetensors');
+  const run = join(root, 'second-leg');
+  await train(resolveOptions('srresnet', { ...tiny, data, out: run, steps: 3, ckptEvery: 3, init: first }), { backend: 'wasm', quiet: true });
+  // Packaged over the very file it started from, as a session that improves a shipped model does.
+  const r = spawnSync(process.execPath, [cli, 'package-model', '--run', run, '--out', first, '--force'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const card = readFileSync(join(root, 'shipped', 'tiny-x2.md'), 'utf8');
+  assert.match(card, /### Leg 1\n\n- Command: `srgan train srresnet [^`]*--out [^`]*srresnet /);
+  assert.match(card, /Steps: 80 of 80 planned/);
+  assert.match(card, /### Leg 2 \(this run\)\n\n- Command: `srgan train srresnet [^`]*second-leg [^`]*--init /);
+  assert.match(card, /Steps: 3 of 3 planned/);
+  // The legs travel in the weights too, so a third leg needs no card to find them.
+  assert.equal((JSON.parse(readSafetensors(first).metadata['legs']!) as string[]).length, 2);
+});
+
 test('a resume that changes options records them, and the model card tells the history', async () => {
   const out = join(root, 'srresnet-legs');
   await train(resolveOptions('srresnet', { ...tiny, data, out, steps: 4, lr: 2e-3, ckptEvery: 2 }), { backend: 'wasm', quiet: true });

@@ -11,6 +11,7 @@ import { PatchDataset } from '../../data/patch_dataset.js';
 import { dataFolders } from '../../data/folders.js';
 import { recalibrateBatchNorm } from '../../train/precise_bn.js';
 import { loadModel, saveModel } from '../../models/weights.js';
+import { readSafetensors } from '../../models/safetensors.js';
 import { evaluate } from '../../eval/protocol.js';
 import { resolveMethods } from '../../eval/methods.js';
 import { generatorMethod } from '../../inference/tfjs_runner.js';
@@ -106,6 +107,21 @@ async function preciseBatchNorm(
 
 const hours = (s: number) => `${(s / 3600).toFixed(2)} h`;
 
+/**
+ * The legs behind a run's `--init` weights, so a card records every leg of a model trained over
+ * several sessions: from the weights' metadata ('legs', written below), or for files packaged
+ * before that, the "How it was trained" list of the card next to them.
+ */
+function earlierLegs(init: unknown): string[] {
+  if (typeof init !== 'string' || !existsSync(init)) return [];
+  const meta = readSafetensors(init).metadata;
+  if (meta['legs']) return JSON.parse(meta['legs']) as string[];
+  const card = init.replace(/\.safetensors$/, '') + '.md';
+  if (!existsSync(card)) return [`- Initialised from \`${init}\`, whose training is not recorded with it.`];
+  const m = /## How it was trained\n\n([\s\S]*?)\n\n## /.exec(readFileSync(card, 'utf8'));
+  return m ? [m[1]!.trim()] : [`- Initialised from \`${init}\`; its card (${basename(card)}) has no training section.`];
+}
+
 export function registerPackageModelCommand(program: Command): void {
   program
     .command('package-model')
@@ -126,11 +142,24 @@ export function registerPackageModelCommand(program: Command): void {
       await initBackend({ backend: program.opts()['backend'] });
       mkdirSync(dirname(out), { recursive: true });
       const facts = runFacts(flags.run);
+      const c = facts.config;
+      // Read before anything is written: --out may be the very file the run started from.
+      const legs = earlierLegs(c['init']);
       const { model, config } = loadModel(facts.weights);
       const bn = await preciseBatchNorm(model, facts.config, flags);
+      const thisLeg = [
+        `- Command: \`${commandLine(c)}\` (resumed with \`--resume\` as needed; the run's resolved options are below).`,
+        ...facts.resumes.map(
+          (r) => `- Resumed at step ${r.step} with changed options: ${Object.entries(r.changed).map(([k, [a, b]]) => `${k} ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).join(', ')}.`,
+        ),
+        `- Steps: ${facts.step} of ${String(c['steps'])} planned, batch ${String(c['batch'])}, ${String(c['patch'])} px HR crops; training time ${hours(facts.trainSeconds)} (sum of step times) on the ${String(c['engine'] ?? 'tfjs')} engine (TF.js backend ${String(c['backend'] ?? 'wasm')}).`,
+        `- Data: \`${String(c['data'])}\`${c['init'] ? `; generator initialised from \`${String(c['init'])}\`` : ''}.`,
+        `- Source checkpoint: ${facts.weights} (step ${facts.step}).`,
+      ].join('\n');
+      const allLegs = [...legs, thisLeg];
       await saveModel(model, config, out, {
         dtype: 'float16',
-        metadata: { step: String(facts.step), trainSeconds: facts.trainSeconds.toFixed(0), mode: String(facts.config['mode']), data: String(facts.config['data']) },
+        metadata: { step: String(facts.step), trainSeconds: facts.trainSeconds.toFixed(0), mode: String(facts.config['mode']), data: String(facts.config['data']), legs: JSON.stringify(allLegs) },
       });
       model.dispose();
       // Measure what ships: the float16 file, not the float32 checkpoint.
@@ -145,7 +174,6 @@ export function registerPackageModelCommand(program: Command): void {
         rows.push(`| ${basename(dir)} x${scale} | ${b.psnr.toFixed(2)} / ${b.ssim.toFixed(4)} | ${m.psnr.toFixed(2)} / ${m.ssim.toFixed(4)} | ${(m.psnr - b.psnr >= 0 ? '+' : '') + (m.psnr - b.psnr).toFixed(2)} dB |`);
       }
       shipped.model.dispose();
-      const c = facts.config;
       const text = [
         `# ${flags.title ?? basename(out)}`,
         '',
@@ -154,13 +182,7 @@ export function registerPackageModelCommand(program: Command): void {
         '',
         '## How it was trained',
         '',
-        `- Command: \`${commandLine(c)}\` (resumed with \`--resume\` as needed; the run's resolved options are below).`,
-        ...facts.resumes.map(
-          (r) => `- Resumed at step ${r.step} with changed options: ${Object.entries(r.changed).map(([k, [a, b]]) => `${k} ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).join(', ')}.`,
-        ),
-        `- Steps: ${facts.step} of ${String(c['steps'])} planned, batch ${String(c['batch'])}, ${String(c['patch'])} px HR crops; training time ${hours(facts.trainSeconds)} (sum of step times) on backend ${String(c['backend'] ?? 'wasm')}.`,
-        `- Data: \`${String(c['data'])}\`${c['init'] ? `; generator initialised from \`${String(c['init'])}\`` : ''}.`,
-        `- Source checkpoint: ${facts.weights} (step ${facts.step}).`,
+        ...(allLegs.length > 1 ? allLegs.flatMap((l, i) => [`### Leg ${i + 1}${i === allLegs.length - 1 ? ' (this run)' : ''}`, '', l, '']) : [thisLeg, '']),
         bn
           ? `- Batch-norm statistics re-estimated with the final weights (precise BN): the mean over ${bn.batches} batches of ${bn.batch} ${bn.patch} px crops from \`${bn.data}\` of each layer's batch mean and variance, replacing the training's moving averages.`
           : '- Batch-norm statistics: the moving averages kept during training.',
