@@ -64,9 +64,10 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 const dir = mkdtempSync(join(tmpdir(), 'srgan-vs-torch-'));
 try {
   console.log(`${cli} upscale --model ${model} (ONNX Runtime, default tiles) vs ${torchScript}; ${rounds} rounds, alternating`);
-  for (const [i, [w, h]] of sizes.entries()) {
+  for (const [w, h] of sizes) {
     const input = join(dir, `in-${w}x${h}.png`);
-    const what = await photo(input, w, h, firstImage(join(data, ...(i === 0 ? ['benchmark', 'Set14'] : ['train', 'sun-hays80']))));
+    // small sizes from a benchmark image (Set14's are about 500 px), larger ones from a training photo
+    const what = await photo(input, w, h, firstImage(join(data, ...(w * h <= 512 * 512 ? ['benchmark', 'Set14'] : ['train', 'sun-hays80']))));
     const ours = () => timed(process.execPath, [cli, 'upscale', input, '-o', join(dir, 'ours.png'), '--model', model, '--force', '--no-progress']);
     const theirs = () => timed(python, [torchScript, input, join(dir, 'theirs.png')]);
     const o: number[] = [];

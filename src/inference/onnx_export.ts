@@ -52,13 +52,15 @@ export interface OnnxExportOptions {
   /** Extra metadata_props (strings). */
   metadata?: Record<string, string>;
   /**
-   * PReLU as (1 - a) * Relu(x) + a * x, the two products per-channel (depthwise 1x1) convolutions.
-   * ONNX Runtime's CPU provider runs convolutions in a blocked layout (NCHWc) but has no blocked
-   * PRelu, so it converts the layout before and after every PReLU, and cannot fuse the residual
-   * Adds between them into the convolutions; written this way the whole body stays blocked.
-   * A 144x256 tile of the shipped SRResNet, one thread, three alternating rounds on a busy machine:
-   * 2.15 s a run with PRelu, 1.79 s this way (first runs of a session 2.33 s and 2.13 s). For the
-   * Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
+   * PReLU at input resolution as (1 - a) * Relu(x) + a * x, the two products per-channel
+   * (depthwise 1x1) convolutions. ONNX Runtime's CPU provider runs convolutions in a blocked layout
+   * (NCHWc) but has no blocked PRelu, so it converts the layout before and after every PReLU, and
+   * cannot fuse the residual Adds between them into the convolutions; written this way the whole
+   * body stays blocked. After a pixel shuffle the tensors are 4x and 16x larger, and the extra
+   * intermediates cost more memory than the layout changes cost time, so those stay PRelu. A
+   * 198x180 tile of the shipped SRResNet, one thread, on a busy machine: PRelu everywhere 2.20 s a
+   * run and 458 MiB a session; this 1.98 s and 438 MiB; every PReLU rewritten 1.86 s but 788 MiB.
+   * For the Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
    */
   preluAsDepthwise?: boolean;
 }
@@ -345,7 +347,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
         const r2 = (tailOf.get(l.name) ?? 1) ** 2;
         const c = alpha.data.length * r2;
         const slopes = new Float32Array(c).map((_, i) => alpha.data[i % alpha.data.length]!);
-        if (opts.preluAsDepthwise) {
+        if (opts.preluAsDepthwise && scale === 1) {
           const x = nameOf(srcs[0]!);
           const perChannel = (name: string, input: string, w: Float32Array): OnnxNode => ({
             name,
