@@ -291,34 +291,23 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
           b32 = bias ? Float32Array.from(bias) : null;
         }
         const target = bn ?? l;
+        // A thin tail runs on the sub-pixel planes, then the shuffle it was moved past (polyphase()).
         const r = tailOf.get(l.name);
-        if (r !== undefined) {
-          const pk = polyphase(k32, [cout!, cin!, kh!, kw!], b32, r);
-          const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, pk.weight, pk.dims)];
-          if (pk.bias) inputs.push(addInit(`${l.name}.bias`, pk.bias, [pk.dims[0]!]));
-          nodes.push({
-            name: l.name,
-            op_type: 'Conv',
-            input: inputs,
-            output: [`${l.name}_phases`],
-            attribute: [intsAttr('kernel_shape', pk.dims.slice(2)), intsAttr('pads', pk.pads), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
-          });
-          nodes.push(depthToSpace(`${l.name}_shuffle`, `${l.name}_phases`, outName(l), r));
-          tensorName.set(l.name, outName(l));
-          break;
-        }
-        const convOut = act === 'relu' ? `${l.name}_linear` : outName(target);
-        const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, k32, [cout!, cin!, kh!, kw!])];
-        if (b32) inputs.push(addInit(`${l.name}.bias`, b32, [cout!]));
-        const ph = (kh! - 1) / 2;
-        const pw = (kw! - 1) / 2;
+        const pk = r !== undefined ? polyphase(k32, [cout!, cin!, kh!, kw!], b32, r) : null;
+        const [ph, pw] = [(kh! - 1) / 2, (kw! - 1) / 2];
+        const convOut = pk ? `${l.name}_phases` : act === 'relu' ? `${l.name}_linear` : outName(target);
+        const dims = pk ? pk.dims : [cout!, cin!, kh!, kw!];
+        const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, pk ? pk.weight : k32, dims)];
+        const b = pk ? pk.bias : b32;
+        if (b) inputs.push(addInit(`${l.name}.bias`, b, [dims[0]!]));
         nodes.push({
           name: l.name,
           op_type: 'Conv',
           input: inputs,
           output: [convOut],
-          attribute: [intsAttr('kernel_shape', [kh!, kw!]), intsAttr('pads', [ph, pw, ph, pw]), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
+          attribute: [intsAttr('kernel_shape', dims.slice(2)), intsAttr('pads', pk ? pk.pads : [ph, pw, ph, pw]), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
         });
+        if (pk) nodes.push(depthToSpace(`${l.name}_shuffle`, convOut, outName(l), r!));
         if (act === 'relu') nodes.push({ name: `${l.name}_relu`, op_type: 'Relu', input: [convOut], output: [outName(l)] });
         tensorName.set(target.name, outName(target));
         if (bn) tensorName.set(l.name, outName(target));
