@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { writePhotoLike } from './photo.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,13 +48,8 @@ try {
       m.dispose();
     }
   }
-  // A photo-like input: smooth gradients plus texture (PNG, 8-bit RGB).
-  const px = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = Math.round(127 + 100 * Math.sin(x * 0.01 * (c + 1) + y * 0.013) + 20 * Math.sin(x * 0.3 + y * 0.2 * c));
   const input = join(dir, 'photo.png');
-  await sharp(px, { raw: { width, height, channels: 3 } }).png().toFile(input);
+  await writePhotoLike(input, width, height);
 
   const self = fileURLToPath(import.meta.url);
   console.log(`srgan upscale ${width}x${height} -> ${width * 4}x${height * 4}, model ${model}, default tile/overlap`);

@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { writePhotoLike } from './photo.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,11 +44,7 @@ async function photo(path: string, width: number, height: number, source: string
     await sharp(source).resize(width, height, { fit: 'cover' }).removeAlpha().png().toFile(path);
     return `${source} cropped to ${width}x${height}`;
   }
-  const px = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = Math.round(127 + 100 * Math.sin(x * 0.01 * (c + 1) + y * 0.013) + 20 * Math.sin(x * 0.3 + y * 0.2 * c));
-  await sharp(px, { raw: { width, height, channels: 3 } }).png().toFile(path);
+  await writePhotoLike(path, width, height);
   return `synthetic ${width}x${height} (no ../shared/data)`;
 }
 
@@ -64,9 +61,10 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 const dir = mkdtempSync(join(tmpdir(), 'srgan-vs-torch-'));
 try {
   console.log(`${cli} upscale --model ${model} (ONNX Runtime, default tiles) vs ${torchScript}; ${rounds} rounds, alternating`);
-  for (const [i, [w, h]] of sizes.entries()) {
+  for (const [w, h] of sizes) {
     const input = join(dir, `in-${w}x${h}.png`);
-    const what = await photo(input, w, h, firstImage(join(data, ...(i === 0 ? ['benchmark', 'Set14'] : ['train', 'sun-hays80']))));
+    // small sizes from a benchmark image (Set14's are about 500 px), larger ones from a training photo
+    const what = await photo(input, w, h, firstImage(join(data, ...(w * h <= 512 * 512 ? ['benchmark', 'Set14'] : ['train', 'sun-hays80']))));
     const ours = () => timed(process.execPath, [cli, 'upscale', input, '-o', join(dir, 'ours.png'), '--model', model, '--force', '--no-progress']);
     const theirs = () => timed(python, [torchScript, input, join(dir, 'theirs.png')]);
     const o: number[] = [];

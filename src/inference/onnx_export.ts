@@ -52,13 +52,15 @@ export interface OnnxExportOptions {
   /** Extra metadata_props (strings). */
   metadata?: Record<string, string>;
   /**
-   * PReLU as (1 - a) * Relu(x) + a * x, the two products per-channel (depthwise 1x1) convolutions.
-   * ONNX Runtime's CPU provider runs convolutions in a blocked layout (NCHWc) but has no blocked
-   * PRelu, so it converts the layout before and after every PReLU, and cannot fuse the residual
-   * Adds between them into the convolutions; written this way the whole body stays blocked.
-   * A 144x256 tile of the shipped SRResNet, one thread, three alternating rounds on a busy machine:
-   * 2.15 s a run with PRelu, 1.79 s this way (first runs of a session 2.33 s and 2.13 s). For the
-   * Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
+   * PReLU at input resolution as (1 - a) * Relu(x) + a * x, the two products per-channel
+   * (depthwise 1x1) convolutions. ONNX Runtime's CPU provider runs convolutions in a blocked layout
+   * (NCHWc) but has no blocked PRelu, so it converts the layout before and after every PReLU, and
+   * cannot fuse the residual Adds between them into the convolutions; written this way the whole
+   * body stays blocked. After a pixel shuffle the tensors are 4x and 16x larger, and the extra
+   * intermediates cost more memory than the layout changes cost time, so those stay PRelu. A
+   * 198x180 tile of the shipped SRResNet, one thread, on a busy machine: PRelu everywhere 2.20 s a
+   * run and 458 MiB a session; this 1.98 s and 438 MiB; every PReLU rewritten 1.86 s but 788 MiB.
+   * For the Node engine; other runtimes (the browser's WASM build) do better with one PRelu.
    */
   preluAsDepthwise?: boolean;
 }
@@ -289,34 +291,23 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
           b32 = bias ? Float32Array.from(bias) : null;
         }
         const target = bn ?? l;
+        // A thin tail runs on the sub-pixel planes, then the shuffle it was moved past (polyphase()).
         const r = tailOf.get(l.name);
-        if (r !== undefined) {
-          const pk = polyphase(k32, [cout!, cin!, kh!, kw!], b32, r);
-          const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, pk.weight, pk.dims)];
-          if (pk.bias) inputs.push(addInit(`${l.name}.bias`, pk.bias, [pk.dims[0]!]));
-          nodes.push({
-            name: l.name,
-            op_type: 'Conv',
-            input: inputs,
-            output: [`${l.name}_phases`],
-            attribute: [intsAttr('kernel_shape', pk.dims.slice(2)), intsAttr('pads', pk.pads), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
-          });
-          nodes.push(depthToSpace(`${l.name}_shuffle`, `${l.name}_phases`, outName(l), r));
-          tensorName.set(l.name, outName(l));
-          break;
-        }
-        const convOut = act === 'relu' ? `${l.name}_linear` : outName(target);
-        const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, k32, [cout!, cin!, kh!, kw!])];
-        if (b32) inputs.push(addInit(`${l.name}.bias`, b32, [cout!]));
-        const ph = (kh! - 1) / 2;
-        const pw = (kw! - 1) / 2;
+        const pk = r !== undefined ? polyphase(k32, [cout!, cin!, kh!, kw!], b32, r) : null;
+        const [ph, pw] = [(kh! - 1) / 2, (kw! - 1) / 2];
+        const convOut = pk ? `${l.name}_phases` : act === 'relu' ? `${l.name}_linear` : outName(target);
+        const dims = pk ? pk.dims : [cout!, cin!, kh!, kw!];
+        const inputs = [nameOf(srcs[0]!), addInit(`${l.name}.weight`, pk ? pk.weight : k32, dims)];
+        const b = pk ? pk.bias : b32;
+        if (b) inputs.push(addInit(`${l.name}.bias`, b, [dims[0]!]));
         nodes.push({
           name: l.name,
           op_type: 'Conv',
           input: inputs,
           output: [convOut],
-          attribute: [intsAttr('kernel_shape', [kh!, kw!]), intsAttr('pads', [ph, pw, ph, pw]), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
+          attribute: [intsAttr('kernel_shape', dims.slice(2)), intsAttr('pads', pk ? pk.pads : [ph, pw, ph, pw]), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
         });
+        if (pk) nodes.push(depthToSpace(`${l.name}_shuffle`, convOut, outName(l), r!));
         if (act === 'relu') nodes.push({ name: `${l.name}_relu`, op_type: 'Relu', input: [convOut], output: [outName(l)] });
         tensorName.set(target.name, outName(target));
         if (bn) tensorName.set(l.name, outName(target));
@@ -345,7 +336,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
         const r2 = (tailOf.get(l.name) ?? 1) ** 2;
         const c = alpha.data.length * r2;
         const slopes = new Float32Array(c).map((_, i) => alpha.data[i % alpha.data.length]!);
-        if (opts.preluAsDepthwise) {
+        if (opts.preluAsDepthwise && scale === 1) {
           const x = nameOf(srcs[0]!);
           const perChannel = (name: string, input: string, w: Float32Array): OnnxNode => ({
             name,
