@@ -275,12 +275,16 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       } catch (err) {
         // Rank 0 applies an update only after every replica's gradient arrived, so its state is
         // still that of the last completed step: keep it, with the data stream before this batch.
-        const why = (err as Error).message;
-        if (step > savedStep && step > 0) {
-          await checkpoint(dataBefore);
-          throw new SrError(`training stopped at step ${step + 1}: ${why}; checkpoint of step ${step} saved, continue with --resume`, { cause: err });
+        const saved = step > savedStep && step > 0;
+        if (saved) await checkpoint(dataBefore);
+        const resume = saved ? `; checkpoint of step ${step} saved, continue with --resume` : '';
+        // A worker's failure and errors meant for people read as one line; anything else is a
+        // bug and keeps its stack (after the checkpoint above is safe).
+        if (err instanceof SrError || (err instanceof Error && /^training worker \d+ (failed|exited)/.test(err.message))) {
+          throw new SrError(`training stopped at step ${step + 1}: ${(err as Error).message}${resume}`, { cause: err });
         }
-        throw new SrError(`training stopped at step ${step + 1}: ${why}`, { cause: err });
+        if (saved) say(`training stopped at step ${step + 1}${resume}`);
+        throw err;
       }
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v)) throw new SrError(`training diverged at step ${step + 1}: loss '${k}' is ${v}; lower the learning rate or check the data`);
