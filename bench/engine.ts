@@ -36,7 +36,7 @@ for (const b of backends) {
   const model = buildModel(config);
   const state = new NetState(model, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   state.pull(model);
-  const engine = new TfjsEngine({ objective: getObjective('srresnet'), models: { g: model }, settings: { content: 'mse', advWeight: 0, temporalWeight: 0 } });
+  const engine = new TfjsEngine({ objective: getObjective('srresnet'), models: { g: model }, settings: { content: 'mse', pixel: 'mse', advWeight: 0, temporalWeight: 0 } });
   const x = tf.randomUniform([1, 128, 128, 3]);
   const shard = {
     lr: Float32Array.from({ length: 16 * 24 * 24 * 3 }, Math.random),

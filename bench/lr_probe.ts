@@ -90,7 +90,7 @@ const model = buildModel(config);
 const engine = new OnnxEngine({
   objective: getObjective('srresnet'),
   specs: { g: getArchitecture(config.type).describe!(config) },
-  settings: { content: 'mse', advWeight: 0, temporalWeight: 0 },
+  settings: { content: 'mse', pixel: 'mse', advWeight: 0, temporalWeight: 0 },
   threads: 2,
 });
 for (const lr of lrs) {

@@ -131,7 +131,7 @@ async function profile(mode: string): Promise<void> {
   const engine = new OnnxEngine({
     objective,
     specs: { g: getArchitecture('srresnet').describe!(G), ...(mode === 'srgan' ? { d: getArchitecture('srgan-discriminator').describe!(D) } : {}) },
-    settings: { content: 'mse', advWeight: 1e-3, temporalWeight: 1 },
+    settings: { content: 'mse', pixel: 'mse', advWeight: 1e-3, temporalWeight: 1 },
     threads: 2,
     profilePrefix: join(dir, mode),
   });

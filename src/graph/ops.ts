@@ -196,6 +196,22 @@ export function meanSquaredError(t: Tape, a: Value, b: Value, weights?: Value): 
 }
 
 /**
+ * mean(|a - b|): the L1 pixel loss (BasicSR trains its MSRResNet with it). Its gradient is the
+ * sign of the difference, 0 where a and b agree exactly.
+ */
+export function meanAbsoluteError(t: Tape, a: Value, b: Value): Value {
+  const g = t.g;
+  const d = g.node('Sub', [a, b], {}, a.shape);
+  const y = g.node('ReduceMean', [g.node('Abs', [d], {}, a.shape)], { keepdims: 0 }, []);
+  t.record([a, b], [y], ([dy]) => {
+    const k = g.node('Mul', [dy!, g.scalar(1 / sizeOf(a.shape))], {}, []);
+    const da = g.node('Mul', [g.node('Sign', [d], {}, a.shape), k], {}, a.shape);
+    return [da, t.needs(b) ? g.node('Neg', [da], {}, a.shape) : null];
+  });
+  return y;
+}
+
+/**
  * sum(mask * (a - b)^2) / max(C * sum(mask), 1): a masked mean over the pixels where the mask
  * [N, 1, H, W] is 1, all channels (ToSR's temporal terms). The count is data, not differentiated.
  */

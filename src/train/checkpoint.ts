@@ -3,6 +3,7 @@
 // atomically afterwards; a run killed at any moment resumes from the newest complete folder.
 //
 //   checkpoints/step-00001200/generator.safetensors      loadable by `upscale --model`
+//   checkpoints/step-00001200/generator_ema.safetensors  the generator's weight average (--ema)
 //   checkpoints/step-00001200/discriminator.safetensors  (srgan)
 //   checkpoints/step-00001200/optimizer.safetensors      Adam moments, named G/<weight>/m ...
 //   checkpoints/step-00001200/state.json                 step, optimizer steps, data stream state
@@ -25,10 +26,18 @@ export interface CheckpointState {
 export interface CheckpointContent {
   state: CheckpointState;
   g: NamedArray[];
+  /** The generator's weight average, when the run keeps one. */
+  gEma?: NamedArray[];
   d?: NamedArray[];
   opt: NamedArray[];
   gConfig: ModelConfig;
   dConfig?: ModelConfig;
+}
+
+/** The generator a checkpoint ships: its weight average where it has one. */
+export const EMA_FILE = 'generator_ema.safetensors';
+export function shippedGenerator(dir: string): string {
+  return existsSync(join(dir, EMA_FILE)) ? join(dir, EMA_FILE) : join(dir, 'generator.safetensors');
 }
 
 const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
@@ -52,6 +61,7 @@ export async function saveCheckpoint(runDir: string, c: CheckpointContent, keep:
   mkdirSync(tmp);
   const meta = (config: ModelConfig) => ({ format: FORMAT_TAG, config: JSON.stringify(config), step: String(c.state.step) });
   await writeSafetensors(join(tmp, 'generator.safetensors'), c.g, meta(c.gConfig), 'float32');
+  if (c.gEma) await writeSafetensors(join(tmp, EMA_FILE), c.gEma, meta(c.gConfig), 'float32');
   if (c.d && c.dConfig) await writeSafetensors(join(tmp, 'discriminator.safetensors'), c.d, meta(c.dConfig), 'float32');
   await writeSafetensors(join(tmp, 'optimizer.safetensors'), c.opt, { step: String(c.state.step) }, 'float32');
   await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(c.state, null, 1));
@@ -100,7 +110,7 @@ export function loadResumable(runDir: string, warn: (message: string) => void): 
     const dir = join(root, name(s));
     try {
       const content = loadCheckpoint(dir);
-      for (const a of [...content.g, ...(content.d ?? []), ...content.opt]) {
+      for (const a of [...content.g, ...(content.gEma ?? []), ...(content.d ?? []), ...content.opt]) {
         if (!a.data.every(Number.isFinite)) throw new Error(`tensor '${a.name}' holds values that are not finite numbers`);
       }
       return { dir, content };
@@ -135,12 +145,13 @@ export function readCheckpointState(dir: string): CheckpointState {
   }
 }
 
-export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedArray[]; d?: NamedArray[]; opt: NamedArray[] } {
+export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedArray[]; gEma?: NamedArray[]; d?: NamedArray[]; opt: NamedArray[] } {
   const state = readCheckpointState(dir);
   const arrays = (f: string) => [...readSafetensors(join(dir, f)).tensors.values()];
   return {
     state,
     g: arrays('generator.safetensors'),
+    ...(existsSync(join(dir, EMA_FILE)) ? { gEma: arrays(EMA_FILE) } : {}),
     ...(existsSync(join(dir, 'discriminator.safetensors')) ? { d: arrays('discriminator.safetensors') } : {}),
     opt: arrays('optimizer.safetensors'),
   };

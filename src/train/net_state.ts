@@ -66,11 +66,11 @@ export class NetState {
     this.version += 1;
   }
 
-  /** Writes the weights into a model of the same network. */
-  push(model: tfl.LayersModel): void {
+  /** Writes the weights (or another set of trainable values, e.g. their average) into a model of the same network. */
+  push(model: tfl.LayersModel, trainable: Float32Array = this.weights): void {
     const byName = new Map(namedWeights(model).map((w) => [w.name, w.variable]));
     tf.tidy(() => {
-      for (const s of this.trainable) byName.get(s.name)!.write(tf.tensor(this.weights.subarray(s.offset, s.offset + s.size), s.shape));
+      for (const s of this.trainable) byName.get(s.name)!.write(tf.tensor(trainable.subarray(s.offset, s.offset + s.size), s.shape));
       for (const s of this.stats) byName.get(s.name)!.write(tf.tensor(this.statValues.subarray(s.offset, s.offset + s.size), s.shape));
     });
   }
@@ -102,9 +102,9 @@ export class NetState {
   }
 
   /** Every weight (trainable and statistics) by name, in the model's order, as views. */
-  arrays(): NamedArray[] {
+  arrays(trainable: Float32Array = this.weights): NamedArray[] {
     const view = (a: Float32Array) => (s: Slot): NamedArray => ({ name: s.name, shape: s.shape.slice(), data: a.subarray(s.offset, s.offset + s.size) });
-    return [...this.trainable.map(view(this.weights)), ...this.stats.map(view(this.statValues))];
+    return [...this.trainable.map(view(trainable)), ...this.stats.map(view(this.statValues))];
   }
 
   optimizerArrays(prefix: string): NamedArray[] {

@@ -8,8 +8,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { namedRegistry } from '../util/registry.js';
 import type { Value } from '../graph/builder.js';
 import type { Tape } from '../graph/tape.js';
-import { meanSquaredError, maskedMse, softplusMean, weightedSum, unstack, warp } from '../graph/ops.js';
-import { pixelMse } from '../losses/pixel.js';
+import { meanSquaredError, meanAbsoluteError, maskedMse, softplusMean, weightedSum, unstack, warp } from '../graph/ops.js';
+import { pixelLoss, type PixelLoss } from '../losses/pixel.js';
 import { generatorAdversarialLoss, discriminatorLosses } from '../losses/adversarial.js';
 import { vggContentLoss, CONTENT_LAYERS, VGG_RESCALE, type ContentLoss } from '../losses/perceptual.js';
 import { weightedMse, tosrLoss } from '../video/losses.js';
@@ -20,6 +20,8 @@ export type Phase = 'g' | 'd';
 /** What a phase's loss may depend on besides the networks. */
 export interface LossSettings {
   content: ContentLoss;
+  /** The generator's pixel loss (srresnet, and srgan's content 'mse'). */
+  pixel: PixelLoss;
   advWeight: number;
   temporalWeight: number;
 }
@@ -92,8 +94,12 @@ export function getObjective(name: string): Objective {
   return registry.get(name);
 }
 
+function pixelGraph(p: GraphPhase, sr: Value): Value {
+  return p.settings.pixel === 'l1' ? meanAbsoluteError(p.t, sr, p.hr) : meanSquaredError(p.t, sr, p.hr);
+}
+
 function contentGraph(p: GraphPhase, sr: Value): [string, Value] {
-  if (p.settings.content === 'mse') return ['pixel', meanSquaredError(p.t, sr, p.hr)];
+  if (p.settings.content === 'mse') return ['pixel', pixelGraph(p, sr)];
   // Feature maps scaled by 1/12.75 before the MSE: the squared error scales by its square.
   const fs = p.vgg(sr);
   const fh = p.vgg(p.hr);
@@ -103,17 +109,17 @@ function contentGraph(p: GraphPhase, sr: Value): [string, Value] {
 
 registerObjective({
   name: 'srresnet',
-  description: 'SRResNet: pixel-wise MSE between SR and HR',
+  description: 'SRResNet: pixel-wise MSE (or L1) between SR and HR',
   data: 'patches',
   phases: ['g'],
   // bench/train_engines.ts, batch 16, 2 cores, 5 rounds: 2 workers x 1 thread 7.30 samples/s, 1 x 2 threads 6.58.
   cores: 'workers',
   graphLoss(_phase, p) {
-    const pixel = meanSquaredError(p.t, p.generator(p.lr), p.hr);
+    const pixel = pixelGraph(p, p.generator(p.lr));
     return { terms: { pixel }, total: pixel };
   },
   tfjsLoss(_phase, p) {
-    const pixel = pixelMse(p.generator.apply(p.lr, { training: true }) as tf.Tensor4D, p.hr);
+    const pixel = pixelLoss(p.settings.pixel, p.generator.apply(p.lr, { training: true }) as tf.Tensor4D, p.hr);
     return { terms: { pixel }, total: pixel };
   },
 });
@@ -140,7 +146,7 @@ registerObjective({
   tfjsLoss(phase, p): PhaseLoss<tf.Scalar, tf.Tensor4D> {
     if (phase === 'g') {
       const sr = p.generator.apply(p.lr, { training: true }) as tf.Tensor4D;
-      const content = p.settings.content === 'mse' ? pixelMse(sr, p.hr) : vggContentLoss(p.vgg!, CONTENT_LAYERS[p.settings.content], sr, p.hr);
+      const content = p.settings.content === 'mse' ? pixelLoss(p.settings.pixel, sr, p.hr) : vggContentLoss(p.vgg!, CONTENT_LAYERS[p.settings.content], sr, p.hr);
       const [logit] = p.discriminator!.apply(sr, { training: true }) as tf.Tensor[];
       const adversarial = generatorAdversarialLoss(logit!);
       const total = tf.add(content, tf.mul(adversarial, p.settings.advWeight)) as tf.Scalar;

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
 import type { ContentLoss } from '../losses/perceptual.js';
+import { PIXEL_LOSSES, type PixelLoss } from '../losses/pixel.js';
 import { ENGINES, type EngineName } from './engine.js';
 import { dataFolders } from '../data/folders.js';
 import { getObjective } from './objectives.js';
@@ -27,6 +28,8 @@ export interface TrainOptions {
   patch: number;
   /** Piecewise-constant learning rate: [[fromStep, rate], ...] sorted by step. */
   lrSchedule: Array<[number, number]>;
+  /** 'cosine': the schedule's rate annealed along a half cosine to 1% of it at --steps; 'none': as scheduled. */
+  lrDecay: LrDecay;
   beta1: number;
   workers: number;
   accumulate: number;
@@ -35,6 +38,8 @@ export interface TrainOptions {
   channels: number;
   discChannels: number;
   content: ContentLoss;
+  /** The generator's pixel loss: the paper's MSE or L1 (srresnet, and srgan with content mse). */
+  pixelLoss: PixelLoss;
   vggWeights?: string;
   advWeight: number;
   init?: string;
@@ -55,7 +60,12 @@ export interface TrainOptions {
   engine: EngineName;
   /** onnx: intra-op threads per replica (workers x threads should match the cores). */
   threads: number;
+  /** Decay of the generator's weight average (0: none); the average is validated and shipped. */
+  ema: number;
 }
+
+export const LR_DECAYS = ['none', 'cosine'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
 
 export const GEN_INITS = ['interpolate', 'random'] as const;
 export type GenInit = (typeof GEN_INITS)[number];
@@ -71,6 +81,7 @@ export function defaults(mode: TrainMode): TrainOptions {
     patch: 96,
     // The paper: SRResNet 1e-4 throughout; SRGAN 1e-4 for 1e5 steps, then 1e-5.
     lrSchedule: mode === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]],
+    lrDecay: 'none',
     beta1: 0.9,
     workers: availableParallelism(),
     accumulate: 1,
@@ -79,6 +90,7 @@ export function defaults(mode: TrainMode): TrainOptions {
     channels: 64,
     discChannels: 64,
     content: 'mse',
+    pixelLoss: 'mse',
     advWeight: 1e-3,
     genInit: 'interpolate',
     logEvery: 10,
@@ -91,6 +103,7 @@ export function defaults(mode: TrainMode): TrainOptions {
     videoFrames: 32,
     engine: 'onnx',
     threads: 1,
+    ema: 0,
   };
 }
 
@@ -120,6 +133,15 @@ export function learningRateAt(schedule: ReadonlyArray<[number, number]>, step: 
   return lr;
 }
 
+/** The rate of a step: the schedule's, annealed by --lr-decay over the run's step budget. */
+export function stepRate(o: Pick<TrainOptions, 'lrSchedule' | 'lrDecay' | 'steps'>, step: number): number {
+  const rate = learningRateAt(o.lrSchedule, step);
+  if (o.lrDecay === 'none') return rate;
+  // To 1% rather than 0, so the last steps of a budget still move the weights.
+  const t = Math.min(step / o.steps, 1);
+  return rate * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
 export function readConfigFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new SrError(`config file not found: ${path}`);
   const text = readFileSync(path, 'utf8');
@@ -132,8 +154,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads'] as const;
-const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode', 'engine'] as const;
+const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads', 'ema'] as const;
+const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode', 'engine', 'pixelLoss', 'lrDecay'] as const;
 
 /**
  * Merges layers of settings (later wins) into validated options. Accepted keys are the
@@ -219,5 +241,11 @@ function validate(o: TrainOptions): TrainOptions {
   if (!GEN_INITS.includes(o.genInit)) throw new SrError(`--gen-init must be ${GEN_INITS.join(' or ')}, got '${o.genInit}'`);
   if (o.init && !existsSync(o.init)) throw new SrError(`--init ${o.init}: weights file not found`);
   if (o.advWeight < 0) throw new SrError(`--adv-weight must be >= 0, got ${o.advWeight}`);
+  if (!PIXEL_LOSSES.includes(o.pixelLoss)) throw new SrError(`--pixel-loss must be ${PIXEL_LOSSES.join(' or ')}, got '${o.pixelLoss}'`);
+  if (o.pixelLoss !== 'mse' && (isVideoMode(o.mode) || o.content !== 'mse')) {
+    throw new SrError(`--pixel-loss ${o.pixelLoss} applies to train srresnet and to train srgan with --content mse; ${isVideoMode(o.mode) ? `train ${o.mode} weights its own MSE` : `--content ${o.content} has no pixel term`}`);
+  }
+  if (!LR_DECAYS.includes(o.lrDecay)) throw new SrError(`--lr-decay must be ${LR_DECAYS.join(' or ')}, got '${o.lrDecay}'`);
+  if (!(o.ema >= 0 && o.ema < 1)) throw new SrError(`--ema must be a decay in [0, 1) (0: no average; 0.999 is usual), got ${o.ema}`);
   return Object.freeze({ ...o, lrSchedule: o.lrSchedule.map((p) => [...p] as [number, number]) });
 }

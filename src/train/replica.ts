@@ -13,6 +13,7 @@ import { buildModel, getArchitecture, type ModelConfig } from '../models/index.j
 import { modelToArrays } from '../models/weights.js';
 import type { NamedArray } from '../models/safetensors.js';
 import { CONTENT_LAYERS, type ContentLoss } from '../losses/perceptual.js';
+import type { PixelLoss } from '../losses/pixel.js';
 import { loadVgg19 } from '../models/vgg19_weights.js';
 import type { GradientExchange } from './exchange.js';
 import { NetState } from './net_state.js';
@@ -30,6 +31,8 @@ export interface ReplicaSetup {
   generator: ModelConfig;
   discriminator?: ModelConfig;
   content: ContentLoss;
+  /** The generator's pixel loss (default mse). */
+  pixelLoss?: PixelLoss;
   vggWeights?: string;
   advWeight: number;
   beta1: number;
@@ -71,7 +74,7 @@ export class Replica {
   static async create(setup: ReplicaSetup, exchange: GradientExchange, accumulate = 1): Promise<Replica> {
     const r = new Replica(setup, exchange, accumulate);
     const vgg = setup.content !== 'mse' ? await loadVgg19(setup.vggWeights!, [CONTENT_LAYERS[setup.content]]) : undefined;
-    const settings = { content: setup.content, advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1 };
+    const settings = { content: setup.content, pixel: setup.pixelLoss ?? 'mse', advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1 };
     if ((setup.engine ?? 'onnx') === 'tfjs') {
       r.engine = new TfjsEngine({ objective: r.objective, models: { g: r.g.model, ...(r.d ? { d: r.d.model } : {}) }, ...(vgg ? { vgg } : {}), settings });
     } else {

@@ -8,7 +8,7 @@
 //   curves.svg/.png  loss and validation curves, refreshed at every validation
 //   samples/         SR output of the first validation image at each validation
 //   checkpoints/     see checkpoint.ts; `--resume` continues from the newest complete one
-//   generator.safetensors  the final generator (float32), loadable by `upscale --model`
+//   generator.safetensors  the final generator (float32; with --ema, the weight average), loadable by `upscale --model`
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
@@ -31,7 +31,8 @@ import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
 import { saveCheckpoint, latestCheckpoint, loadResumable } from './checkpoint.js';
-import { learningRateAt, type TrainOptions } from './options.js';
+import { stepRate, type TrainOptions } from './options.js';
+import { WeightAverage } from './ema.js';
 import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
 import { ProgressReporter } from '../util/progress.js';
@@ -146,6 +147,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     generator: configs.g,
     ...(configs.d ? { discriminator: configs.d } : {}),
     content: o.content,
+    pixelLoss: o.pixelLoss,
     ...(o.vggWeights ? { vggWeights: o.vggWeights } : {}),
     advWeight: o.advWeight,
     beta1: o.beta1,
@@ -183,6 +185,17 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       pool.local.pullModels();
     }
     await pool.broadcastState();
+    const ema = o.ema > 0 ? new WeightAverage(pool.local.g.state, o.ema) : null;
+    if (ema && resumed) {
+      const saved = resumed.content.gEma;
+      ema.load(saved ? new Map(saved.map((a) => [a.name, a])) : null, resumed.dir);
+      if (!saved) say('starting the weight average (--ema) from the checkpoint\'s weights');
+    }
+    // The network that is validated and shipped: the average where the run keeps one.
+    const pushShipped = () => {
+      pool.local.syncModels();
+      if (ema) pool.local.g.state.push(pool.local.g.model, ema.values);
+    };
 
     const log = resumed ? readLog(logPath, step) : [];
     await writeFileAtomic(logPath, log.map((e) => JSON.stringify(e) + '\n').join(''));
@@ -209,7 +222,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     let lastVal: { psnr: number; ssim: number; step: number } | undefined;
     const validate = async () => {
       if (!o.val) return;
-      pool.local.syncModels();
+      pushShipped();
       // On the ONNX engine the generator is validated on ONNX Runtime too (exported with its
       // batch norms folded): it is the faster inference engine as well (bench/upscale_engines.ts).
       const session = o.engine === 'onnx' ? await createSession(exportOnnx(pool.local.g.model, { config: configs.g }).bytes, o.threads) : null;
@@ -225,7 +238,11 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
           mkdirSync(join(o.out, 'samples'), { recursive: true });
           await saveImage(img.outputs.get('model')!, join(o.out, 'samples', `step-${String(step).padStart(8, '0')}.png`));
         },
-      }).finally(() => session?.release());
+      }).finally(async () => {
+        await session?.release();
+        // The reference engine mirrors the model: give it back the weights being trained.
+        if (ema) pool.local.syncModels();
+      });
       const m = r.mean['model']!;
       lastVal = { psnr: m.psnr, ssim: m.ssim, step };
       record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
@@ -240,6 +257,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         {
           state: { step, optStep: s.optStep, data, trainSeconds },
           g: s.g,
+          ...(ema ? { gEma: ema.arrays().map((a) => ({ ...a, data: a.data.slice() })) } : {}),
           ...(s.d ? { d: s.d } : {}),
           opt: s.opt,
           gConfig: configs.g,
@@ -268,7 +286,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       const b = await ds.next();
       const batch: Shard = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
       if ('aux' in b) Object.assign(batch, { frames: b.frames, aux: b.aux, auxChannels: b.auxChannels });
-      const rate = learningRateAt(o.lrSchedule, step);
+      const rate = stepRate(o, step);
       const losses: Losses = {};
       try {
         for (const phase of objective.phases) Object.assign(losses, await pool.step(phase, batch, rate));
@@ -289,6 +307,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v)) throw new SrError(`training diverged at step ${step + 1}: loss '${k}' is ${v}; lower the learning rate or check the data`);
       }
+      ema?.update();
       step += 1;
       trainSeconds += (performance.now() - t0) / 1000;
       windowSteps += 1;
@@ -314,7 +333,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     if (interrupted && step % o.ckptEvery !== 0) await checkpoint();
     progress.stop();
     if (!interrupted) {
-      pool.local.syncModels();
+      pushShipped();
       await saveModel(pool.local.g.model, configs.g, join(o.out, 'generator.safetensors'), {
         metadata: { step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data },
       });

@@ -12,7 +12,7 @@ import { Tape } from '../../src/graph/tape.js';
 import { conv2d, type DwFormulation, type DxFormulation, type FwdFormulation } from '../../src/graph/conv.js';
 import {
   batchNormTrain, prelu, leakyRelu, relu, depthToSpace, maxPool2, flattenNhwc, dense, softplusMean,
-  meanSquaredError, maskedMse, warp, unstack, weightedSum, add,
+  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add,
 } from '../../src/graph/ops.js';
 import { warpTables } from '../../src/video/warp.js';
 import { randomArray } from '../helpers/tf.js';
@@ -150,6 +150,10 @@ test('loss terms match finite differences: softplus (both signs), weighted and m
   await gradCheck('weighted mse', [rnd('a', [2, 3, 4, 4], 22), rnd('b', [2, 3, 4, 4], 23), { ...rnd('w', [2, 1, 4, 4], 24, false), data: randomArray(32, 24).map((v) => v + 1.5) }], (t, [a, b, w]) =>
     meanSquaredError(t, a!, b!, w!),
   );
+  // a and b at least 0.05 apart everywhere, so no step of the finite difference crosses |a - b|'s kink.
+  const b = rnd('b', [2, 3, 4, 4], 31);
+  const a = { ...rnd('a', [2, 3, 4, 4], 30), data: b.data.map((v, j) => v + (j % 2 ? 0.3 : -0.3)) };
+  await gradCheck('mean absolute error', [a, b], (t, [x, y]) => meanAbsoluteError(t, x!, y!));
   const mask = { ...rnd('m', [2, 1, 4, 4], 25, false), data: randomArray(32, 25).map((v) => (v > 0 ? 1 : 0)) };
   await gradCheck('masked mse', [rnd('a', [2, 3, 4, 4], 26), rnd('b', [2, 3, 4, 4], 27), mask], (t, [a, b, m]) => maskedMse(t, a!, b!, m!));
   await gradCheck('weighted sum of losses', [rnd('a', [3, 2], 28), rnd('b', [3, 2], 29)], (t, [a, b]) =>

@@ -78,13 +78,13 @@ function randomVgg(content: 'vgg22' | 'vgg54') {
   return model;
 }
 
-const cases = [['srresnet', 'mse'], ['srgan', 'mse'], ['srgan', 'vgg22'], ['srgan', 'vgg54'], ['sosr', 'mse'], ['tosr', 'mse']] as const;
-for (const [mode, content] of cases) {
-  test(`${mode} (${content}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
+const cases = [['srresnet', 'mse', 'mse'], ['srresnet', 'mse', 'l1'], ['srgan', 'mse', 'l1'], ['srgan', 'vgg22', 'mse'], ['srgan', 'vgg54', 'mse'], ['sosr', 'mse', 'mse'], ['tosr', 'mse', 'mse']] as const;
+for (const [mode, content, pixel] of cases) {
+  test(`${mode} (${content}, pixel ${pixel}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
     const objective = getObjective(mode);
     const g = net(G, 1);
     const d = mode === 'srgan' ? net(D, 2) : undefined;
-    const settings = { content, advWeight: 1e-3, temporalWeight: 0.7 };
+    const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7 };
     const vgg = content === 'mse' ? undefined : randomVgg(content);
     const tfjs = new TfjsEngine({ objective, models: { g: g.model, ...(d ? { d: d.model } : {}) }, settings, ...(vgg ? { vgg } : {}) });
     const onnx = new OnnxEngine({ objective, specs: { g: g.spec, ...(d ? { d: d.spec } : {}) }, settings, threads: 1, ...(vgg ? { vgg: modelToArrays(vgg) } : {}) });

@@ -15,7 +15,7 @@ import { readSafetensors } from '../../models/safetensors.js';
 import { evaluate } from '../../eval/protocol.js';
 import { resolveMethods } from '../../eval/methods.js';
 import { generatorMethod } from '../../inference/tfjs_runner.js';
-import { latestCheckpoint } from '../../train/checkpoint.js';
+import { latestCheckpoint, shippedGenerator } from '../../train/checkpoint.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { SrError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package_info.js';
@@ -51,7 +51,7 @@ function runFacts(runDir: string): RunFacts {
   const resumes = existsSync(resumesPath)
     ? readFileSync(resumesPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunFacts['resumes'][number])
     : [];
-  return { weights: join(ckpt, 'generator.safetensors'), step: state.step, trainSeconds: state.trainSeconds, config, resumes };
+  return { weights: shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, config, resumes };
 }
 
 function commandLine(c: Record<string, unknown>): string {
@@ -59,7 +59,9 @@ function commandLine(c: Record<string, unknown>): string {
   const parts = [
     `srgan train ${String(c['mode'])}`, `--data ${String(c['data'])}`, c['val'] ? `--val ${String(c['val'])}` : '', `--out ${String(c['out'])}`,
     `--scale ${String(c['scale'])}`, `--steps ${String(c['steps'])}`, `--batch ${String(c['batch'])}`, `--patch ${String(c['patch'])}`,
-    `--lr-schedule ${sched}`, `--workers ${String(c['workers'])}`, `--seed ${String(c['seed'])}`,
+    `--lr-schedule ${sched}`, c['lrDecay'] && c['lrDecay'] !== 'none' ? `--lr-decay ${String(c['lrDecay'])}` : '',
+    `--workers ${String(c['workers'])}`, `--seed ${String(c['seed'])}`,
+    c['pixelLoss'] && c['pixelLoss'] !== 'mse' ? `--pixel-loss ${String(c['pixelLoss'])}` : '', c['ema'] ? `--ema ${String(c['ema'])}` : '',
     c['init'] ? `--init ${String(c['init'])}` : '', c['mode'] === 'srgan' ? `--content ${String(c['content'])} --adv-weight ${String(c['advWeight'])}` : '',
   ];
   return parts.filter(Boolean).join(' ');

@@ -19,6 +19,7 @@ const FLAG_TO_OPTION: Record<string, string> = {
   channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
   init: 'init', genInit: 'genInit', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
   temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads',
+  pixelLoss: 'pixelLoss', ema: 'ema', lrDecay: 'lrDecay',
 };
 
 function addCommon(cmd: Command, dataHelp = "folder of HR training images (several: 'a,b')"): Command {
@@ -33,6 +34,8 @@ function addCommon(cmd: Command, dataHelp = "folder of HR training images (sever
     .option('--patch <n>', 'HR crop side (default 96)')
     .option('--lr <rate>', 'constant learning rate (default 1e-4)')
     .option('--lr-schedule <list>', "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'")
+    .option('--lr-decay <kind>', "'cosine': anneal the scheduled rate to 1% of it at --steps, fitting the schedule to the step budget; 'none' (default none)")
+    .option('--ema <decay>', 'keep an exponential moving average of the generator weights with this decay (e.g. 0.999); it is validated and shipped (default 0: none)')
     .option('--beta1 <b>', 'Adam beta1 (default 0.9)')
     .option('--engine <name>', "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)")
     .option('--workers <n>', 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)')
@@ -90,12 +93,14 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
 
 export function registerTrainCommand(program: Command): void {
   const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
-  addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE loss (Adam, beta1 0.9)'))
+  addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE (or L1) loss (Adam, beta1 0.9)'))
     .option('--init <weights>', 'generator weights to start from (fine-tuning; default: seeded random weights)')
+    .option('--pixel-loss <kind>', 'mse (the paper) or l1 (as BasicSR trains MSRResNet) (default mse)')
     .action((flags: Flags) => runTrain('srresnet', flags, program));
   addCommon(train.command('srgan').description('SRGAN: generator from --init, perceptual loss = content + adv-weight x -log D(G(x))'))
     .option('--init <weights>', 'SRResNet weights to start the generator from (the paper does)')
     .option('--content <loss>', 'content loss: mse, vgg22 or vgg54 (default mse)')
+    .option('--pixel-loss <kind>', "with --content mse: the pixel term, mse or l1 (default mse)")
     .option('--vgg-weights <file>', 'VGG19 ImageNet weights (Keras .h5 or TF.js folder) for vgg22/vgg54')
     .option('--adv-weight <w>', 'weight of the adversarial loss (default 1e-3)')
     .option('--disc-channels <n>', 'discriminator base channels (default 64)')

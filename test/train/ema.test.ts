@@ -1,0 +1,67 @@
+// The generator's weight average (--ema), the L1 pixel loss and the cosine decay fitted to the
+// step budget, through real training runs: exact over a resume, and the average is what ships.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, existsSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/engine/backend.js';
+import { resolveOptions, stepRate } from '../../src/train/options.js';
+import { train } from '../../src/train/trainer.js';
+import { latestCheckpoint, EMA_FILE } from '../../src/train/checkpoint.js';
+import { readSafetensors } from '../../src/models/safetensors.js';
+import { makeImageFolder } from '../helpers/images.js';
+
+const root = mkdtempSync(join(tmpdir(), 'srgan-ema-'));
+const data = join(root, 'train');
+const opts = { scale: 2, blocks: 1, channels: 8, patch: 16, batch: 2, workers: 1, dataWorkers: 1, logEvery: 1, valEvery: 1000, lr: 1e-3, ema: 0.8, pixelLoss: 'l1', lrDecay: 'cosine', steps: 8, ckptEvery: 4 };
+
+before(async () => {
+  await initBackend({ backend: 'wasm' });
+  await makeImageFolder(data, 3, 48, 48, 1);
+});
+
+test('the cosine decay starts at the scheduled rate and ends at 1% of it at --steps', () => {
+  const o = { lrSchedule: [[0, 1e-3], [6, 5e-4]] as Array<[number, number]>, lrDecay: 'cosine' as const, steps: 10 };
+  assert.equal(stepRate(o, 0), 1e-3);
+  assert.ok(Math.abs(stepRate(o, 5) - 1e-3 * 0.505) < 1e-12);
+  assert.ok(Math.abs(stepRate(o, 10) - 5e-4 * 0.01) < 1e-12);
+  assert.equal(stepRate({ ...o, lrDecay: 'none' }, 5), 1e-3);
+});
+
+test('--ema with --pixel-loss l1 and --lr-decay cosine: a resumed run ships the same average as an uninterrupted one', async () => {
+  const full = join(root, 'full');
+  const r = await train(resolveOptions('srresnet', { ...opts, data, out: full }), { backend: 'wasm', quiet: true });
+  const rates = r.log.filter((e) => e.lr !== undefined).map((e) => e.lr!);
+  assert.ok(rates.every((x, i) => i === 0 || x < rates[i - 1]!), `rates decay every step: ${rates.join(' ')}`);
+
+  // The run as a kill after step 4 leaves it: the checkpoint of step 4 and no later one.
+  const split = join(root, 'split');
+  mkdirSync(join(split, 'checkpoints'), { recursive: true });
+  cpSync(join(full, 'config.json'), join(split, 'config.json'));
+  cpSync(join(full, 'checkpoints', 'step-00000004'), join(split, 'checkpoints', 'step-00000004'), { recursive: true });
+  await train(resolveOptions('srresnet', { ...opts, data, out: split }), { backend: 'wasm', quiet: true, resume: true });
+
+  const ckpt = latestCheckpoint(full)!;
+  assert.ok(existsSync(join(ckpt, EMA_FILE)), 'the checkpoint holds the average');
+  const raw = readSafetensors(join(ckpt, 'generator.safetensors')).tensors;
+  const avg = readSafetensors(join(ckpt, EMA_FILE)).tensors;
+  const shipped = readSafetensors(join(full, 'generator.safetensors')).tensors;
+  const resumed = readSafetensors(join(split, 'generator.safetensors')).tensors;
+  let differs = false;
+  for (const [name, t] of avg) {
+    assert.deepEqual(shipped.get(name)!.data, t.data, `the final generator is the average (${name})`);
+    assert.deepEqual(resumed.get(name)!.data, t.data, `resume changes the average (${name})`);
+    if (t.data.some((v, i) => v !== raw.get(name)!.data[i])) differs = true;
+  }
+  assert.ok(differs, 'the average equals the last weights: nothing was averaged');
+});
+
+test('options that do not fit: L1 with a VGG content loss or in a video mode, an --ema outside [0, 1)', () => {
+  const base = { data, out: join(root, 'x') };
+  assert.throws(() => resolveOptions('srgan', { ...base, pixelLoss: 'l1', content: 'vgg54', vggWeights: data }), /--pixel-loss l1 applies to .*--content vgg54 has no pixel term/);
+  assert.throws(() => resolveOptions('sosr', { ...base, pixelLoss: 'l1' }), /train sosr weights its own MSE/);
+  assert.throws(() => resolveOptions('srresnet', { ...base, pixelLoss: 'l2' }), /--pixel-loss must be mse or l1, got 'l2'/);
+  assert.throws(() => resolveOptions('srresnet', { ...base, ema: 1 }), /--ema must be a decay in \[0, 1\)/);
+  assert.throws(() => resolveOptions('srresnet', { ...base, lrDecay: 'linear' }), /--lr-decay must be none or cosine/);
+});
