@@ -21,6 +21,7 @@ import { readSafetensors } from '../models/safetensors.js';
 import { PatchDataset, type PatchDatasetState } from '../data/patch_dataset.js';
 import { SequenceDataset, type SequenceDatasetState } from '../video/sequence_dataset.js';
 import { evaluate } from '../eval/protocol.js';
+import type { MetricName } from '../eval/metrics.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { createSession, sessionMethod } from '../inference/onnx_session.js';
 import { exportOnnx } from '../inference/onnx_export.js';
@@ -45,7 +46,8 @@ export interface LogEntry {
   samplesPerSec?: number;
   tensors?: number;
   rssMB?: number;
-  val?: { psnr: number; ssim: number; images: number };
+  /** niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss */
+  val?: { psnr: number; ssim: number; niqe?: number; images: number };
 }
 
 export interface TrainRunOptions {
@@ -93,10 +95,12 @@ async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise
   const lossNames = [...new Set(log.flatMap((e) => (e.losses ? Object.keys(e.losses) : [])))].filter((k) => !(k === 'g_total' && mode === 'srresnet')); // there it equals 'pixel'
   const lossSeries: Series[] = lossNames.map((k) => ({ name: k, points: log.filter((e) => e.losses?.[k] !== undefined).map((e) => [e.step, e.losses![k]!]) }));
   const vals = log.filter((e) => e.val);
+  const niqes = vals.filter((e) => e.val!.niqe !== undefined);
   const svg = plotSvg([
     { title: 'Training losses', xLabel: 'step', yLabel: 'loss', series: lossSeries, logY: true },
     { title: 'Validation (Y-channel PSNR, evaluation protocol)', xLabel: 'step', yLabel: 'PSNR (dB)', series: [{ name: 'PSNR', points: vals.map((e) => [e.step, e.val!.psnr]) }] },
     { title: 'Validation SSIM', xLabel: 'step', yLabel: 'SSIM', series: [{ name: 'SSIM', points: vals.map((e) => [e.step, e.val!.ssim]) }] },
+    ...(niqes.length ? [{ title: 'Validation NIQE (lower = more natural)', xLabel: 'step', yLabel: 'NIQE', series: [{ name: 'NIQE', points: niqes.map((e): [number, number] => [e.step, e.val!.niqe!]) }] }] : []),
   ]);
   await writeFileAtomic(join(runDir, 'curves.svg'), svg);
   await writeFileAtomic(join(runDir, 'curves.png'), await sharp(Buffer.from(svg)).png().toBuffer());
@@ -220,6 +224,9 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         })
       : await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: o.seed, workers: o.dataWorkers, ...(dataState ? { state: dataState as PatchDatasetState } : {}), onWarning: (m) => say(`warning: ${m}`) });
     let lastVal: { psnr: number; ssim: number; step: number } | undefined;
+    // A GAN is watched for texture as well as distortion; NIQE needs images of a few 96 px blocks,
+    // so a validation set too small for it is validated without it (said once).
+    let withNiqe = objective.phases.includes('d');
     const validate = async () => {
       if (!o.val) return;
       pushShipped();
@@ -228,24 +235,38 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       const session = o.engine === 'onnx' ? await createSession(exportOnnx(pool.local.g.model, { config: configs.g }).bytes, o.threads) : null;
       const method = session ? sessionMethod('model', session) : generatorMethod('model', pool.local.g.model);
       let first = true;
-      const r = await evaluate({
-        dir: o.val,
+      const run = (metrics: MetricName[]) => evaluate({
+        dir: o.val!,
         scale: o.scale,
         methods: [method],
+        metrics,
         onImage: async (img) => {
           if (!first) return;
           first = false;
           mkdirSync(join(o.out, 'samples'), { recursive: true });
           await saveImage(img.outputs.get('model')!, join(o.out, 'samples', `step-${String(step).padStart(8, '0')}.png`));
         },
-      }).finally(async () => {
+      });
+      const r = await (async () => {
+        if (withNiqe) {
+          try {
+            return await run(['psnr', 'ssim', 'niqe']);
+          } catch (err) {
+            if (!(err instanceof SrError && /NIQE/.test(err.message))) throw err;
+            withNiqe = false;
+            say(`warning: validation without NIQE (${err.message})`);
+            first = true;
+          }
+        }
+        return await run(['psnr', 'ssim']);
+      })().finally(async () => {
         await session?.release();
         // The reference engine mirrors the model: give it back the weights being trained.
         if (ema) pool.local.syncModels();
       });
       const m = r.mean['model']!;
       lastVal = { psnr: m.psnr, ssim: m.ssim, step };
-      record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, images: r.images.length } });
+      record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, ...(m.niqe !== undefined ? { niqe: m.niqe } : {}), images: r.images.length } });
       await writePlot(o.out, log, o.mode);
     };
     let savedStep = resumed ? step : -1;

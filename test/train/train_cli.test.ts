@@ -106,11 +106,17 @@ test('a resume that changes options records them, and the model card tells the h
 test('train srgan with --content mse from an SRResNet init', async () => {
   const out = join(root, 'srgan-mse');
   const init = join(root, 'srresnet', 'generator.safetensors');
-  const o = resolveOptions('srgan', { ...tiny, data, out, steps: 6, init, content: 'mse', ckptEvery: 3 });
+  // A validation image large enough for NIQE (a GAN run is watched for texture too).
+  const bigVal = await makeImageFolder(join(root, 'val-niqe'), 1, 256, 200, 300);
+  const o = resolveOptions('srgan', { ...tiny, data, val: bigVal, out, steps: 6, init, content: 'mse', ckptEvery: 3, valEvery: 6 });
   const r = await train(o, { backend: 'wasm', quiet: true });
   const last = lossEntries(r.log).at(-1)!.losses!;
   for (const k of ['pixel', 'adversarial', 'g_total', 'd_real', 'd_fake', 'd_total']) assert.ok(Number.isFinite(last[k]!), `${k} = ${last[k]}`);
   assert.ok(existsSync(join(out, 'checkpoints', 'step-00000006', 'discriminator.safetensors')));
+  const vals = r.log.filter((e) => e.val);
+  assert.deepEqual(vals.map((e) => e.step), [0, 6]);
+  for (const e of vals) assert.ok(Number.isFinite(e.val!.niqe) && e.val!.niqe! > 0, `NIQE at step ${e.step}: ${e.val!.niqe}`);
+  assert.match(readFileSync(join(out, 'curves.svg'), 'utf8'), /Validation NIQE/);
 });
 
 test('train srgan with --content vgg54 on a random-weight VGG19 file', async () => {
