@@ -14,7 +14,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { buildModel, resolveConfig } from '../src/models/index.js';
 import { saveModel } from '../src/models/weights.js';
 import { shippedModelPath } from '../src/inference/model_source.js';

@@ -2,7 +2,7 @@
 // where two modules use the same one, so nothing is exported by accident or shadowed silently.
 
 // Engine
-export { initBackend, currentBackend, assertFastBackend, BACKEND_ENV_VAR, type BackendName, type BackendRequest, type BackendOptions } from './engine/backend.js';
+export { initBackend, currentBackend, assertFastBackend, BACKEND_ENV_VAR, type BackendName, type BackendRequest, type BackendOptions } from './tfjs/backend.js';
 
 // Models (importing registers the built-in architectures) and weights
 export * from './models/index.js';
@@ -18,7 +18,7 @@ export {
   quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS,
   type Image, type Image8, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
 } from './io/image.js';
-export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './data/resize.js';
+export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './image/resize.js';
 
 // Evaluation
 export { evaluate, evaluateImage, modcrop, degrade, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';

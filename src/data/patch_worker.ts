@@ -3,7 +3,7 @@
 // randomness stays on the main thread, so results do not depend on which worker ran what.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadImage8, type Image8 } from '../io/image.js';
-import { imresize8 } from './resize.js';
+import { imresize8 } from '../image/resize.js';
 import { modcrop } from '../eval/protocol.js';
 
 export interface WorkerInit {

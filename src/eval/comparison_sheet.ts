@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import type { Image } from '../io/image.js';
 import { SrError } from '../util/errors.js';
-import { imresize } from '../data/resize.js';
+import { imresize } from '../image/resize.js';
 import { drawText, lineHeight, textWidth } from './bitmap_font.js';
 
 export interface Crop {

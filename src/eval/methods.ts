@@ -3,7 +3,7 @@
 // code (and evaluating bicubic never loads TF.js).
 import { SrError, closest } from '../util/errors.js';
 import type { Image } from '../io/image.js';
-import { imresize, imresizeAs8 } from '../data/resize.js';
+import { imresize, imresizeAs8 } from '../image/resize.js';
 
 export interface Method {
   name: string;

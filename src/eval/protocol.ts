@@ -4,7 +4,7 @@
 import { basename, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { checkImage, listImages, loadImage, type Image, type Image8 } from '../io/image.js';
-import { imresizeAs8 } from '../data/resize.js';
+import { imresizeAs8 } from '../image/resize.js';
 import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
 import { niqe } from './niqe.js';
 import type { Method } from './methods.js';

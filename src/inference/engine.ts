@@ -10,7 +10,7 @@
 import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
-import { initBackend, assertFastBackend } from '../engine/backend.js';
+import { initBackend, assertFastBackend } from '../tfjs/backend.js';
 import { buildFromSource, type ModelSource } from './model_source.js';
 import { createOnnxEngine, type OnnxMode } from './onnx_engine.js';
 

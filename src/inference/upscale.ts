@@ -31,7 +31,7 @@ import {
   type Image, type ImageFormat, type EncodeOptions, type SaveOptions,
 } from '../io/image.js';
 import { RasterWriter, rasterBytes, type Raster } from '../io/raster.js';
-import { imresizeRows } from '../data/resize.js';
+import { imresizeRows } from '../image/resize.js';
 import { createEngine, DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
 import { loadModelSource, sourceKey, type ModelSpec, type ModelSource } from './model_source.js';
 import { upscaleTiledRows, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProgress } from './tiling.js';

@@ -4,7 +4,7 @@
 // large frames); the interpolation baselines (bicubic, bilinear, nearest) are MATLAB's imresize,
 // useful as a reference and for quick runs.
 import type { Image } from '../io/image.js';
-import { imresizeAs8, imresize } from '../data/resize.js';
+import { imresizeAs8, imresize } from '../image/resize.js';
 import { SrError } from '../util/errors.js';
 import { createUpscaler, type Upscaler, type RunOptions } from '../inference/upscale.js';
 import { DEFAULT_MODEL } from '../inference/model_source.js';

@@ -9,7 +9,7 @@
 // the move and not occluded (forward-backward check). For sosr the weight of a pixel of frame t
 // grows with the HR flow magnitude there (see motionWeights).
 import type { Image8 } from '../io/image.js';
-import { imresize8 } from '../data/resize.js';
+import { imresize8 } from '../image/resize.js';
 import { flowMagnitude, validFlowMask, type Flow } from './flow.js';
 import { randomMotion, renderSequence, type SynthOptions } from './synth.js';
 

@@ -4,7 +4,7 @@
 // sent by the main thread, so results do not depend on which worker made what.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadImage8, type Image8 } from '../io/image.js';
-import { imresize8 } from '../data/resize.js';
+import { imresize8 } from '../image/resize.js';
 import { Rng } from '../util/random.js';
 import { opticalFlow, flowMagnitude, validFlowMask } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';

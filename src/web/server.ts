@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SrError } from '../util/errors.js';
-import { HttpError, closeServer, listen, send, sendJson } from './http.js';
+import { HttpError, closeServer, listen, send, sendJson } from '../util/http.js';
 import { STUDIO_HTML } from './page.js';
 import type { ModelCatalog } from './models.js';
 import type { Catalog } from './client/protocol.js';

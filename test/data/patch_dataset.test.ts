@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
 import { PatchDataset, type PatchBatch } from '../../src/data/patch_dataset.js';
 import { loadImage8, type Image8 } from '../../src/io/image.js';
-import { imresize8 } from '../../src/data/resize.js';
+import { imresize8 } from '../../src/image/resize.js';
 import { modcrop } from '../../src/eval/protocol.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SrError } from '../../src/util/errors.js';
 import { loadImage, type Image } from '../../src/io/image.js';
-import { imresizeAs8 } from '../../src/data/resize.js';
+import { imresizeAs8 } from '../../src/image/resize.js';
 import { niqe, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV } from '../../src/eval/niqe.js';
 import { fitAggd } from '../../src/eval/niqe_features.js';
 import { pinvSymmetric } from '../../src/util/linalg.js';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-web';
 import { SrError } from '../../src/util/errors.js';
-import { imresize8 } from '../../src/data/resize.js';
+import { imresize8 } from '../../src/image/resize.js';
 import { bicubicUpscaleRgba } from '../../src/web/client/bicubic.js';
 import { tileGrid, tileStarts, tiledUpscale } from '../../src/web/client/tiling.js';
 import { blendOnnx, inspectOnnx } from '../../src/web/onnx_wire.js';

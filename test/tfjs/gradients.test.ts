@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { buildModel, PixelShuffle } from '../../src/models/index.js';
 import { randomTensor, randomArray, relativeError } from '../helpers/tf.js';
 
@@ -103,7 +103,7 @@ for (const [label, config, shape] of [
 
 test('the lean batch-norm gradient equals TF.js own gradient (through the batch statistics)', async () => {
   await initBackend({ backend: 'cpu', quiet: true });
-  const { originalBatchNormGradient } = await import('../../src/engine/kernels/batch_norm_grad.js');
+  const { originalBatchNormGradient } = await import('../../src/tfjs/kernels/batch_norm_grad.js');
   const x = randomTensor([3, 5, 6, 4], 11);
   const gamma = randomTensor([4], 12);
   const beta = randomTensor([4], 13);
