@@ -20,7 +20,7 @@ import { saveModel } from '../src/models/weights.js';
 import { shippedModelPath } from '../src/inference/model_source.js';
 import { createUpscaler, type Upscaler, type UpscalerOptions } from '../src/inference/upscale.js';
 import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../src/inference/tiling.js';
-import type { Image } from '../src/io/image.js';
+import type { Image } from '../src/image/image.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

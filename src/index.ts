@@ -14,14 +14,15 @@ export type { NamedArray, StoredDtype } from './models/safetensors.js';
 
 // Image I/O and resizing
 export {
-  loadImage, loadImage8, saveImage, encodeImage, saveRaster, encodeRaster, imageToRaster, listImages, imageSize, formatFromPath, checkImage, checkInputPixels,
-  quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS,
-  type Image, type Image8, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
+  loadImage, loadImage8, saveImage, encodeImage, saveRaster, encodeRaster, imageToRaster, listImages, imageSize, formatFromPath, checkInputPixels,
+  IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
 } from './io/image.js';
+export { checkImage, quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, type Image, type Image8 } from './image/image.js';
 export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './image/resize.js';
 
 // Evaluation
-export { evaluate, evaluateImage, modcrop, degrade, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
+export { modcrop, degrade } from './image/degrade.js';
+export { evaluate, evaluateImage, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
 export { psnr, ssim, score, parseMetrics, METRIC_NAMES, DEFAULT_METRICS, type MetricOptions, type Scores, type MetricName } from './eval/metrics.js';
 export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, NIQE_BLOCK, type NiqeModel, type NiqeOptions } from './eval/niqe.js';
 export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';

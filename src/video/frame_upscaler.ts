@@ -3,7 +3,7 @@
 // library's tiled upscaler (src/inference/upscale.ts: ONNX Runtime or TF.js, bounded memory on
 // large frames); the interpolation baselines (bicubic, bilinear, nearest) are MATLAB's imresize,
 // useful as a reference and for quick runs.
-import type { Image } from '../io/image.js';
+import type { Image } from '../image/image.js';
 import { imresizeAs8, imresize } from '../image/resize.js';
 import { SrError } from '../util/errors.js';
 import { createUpscaler, type Upscaler, type RunOptions } from '../inference/upscale.js';

@@ -10,7 +10,8 @@ import { createUpscaler, upscale, releaseUpscalers, type Upscaler } from '../../
 import { interpolateArrays, loadModelSource } from '../../src/inference/model_source.js';
 import { readModelConfig } from '../../src/models/weights.js';
 import { imresize } from '../../src/image/resize.js';
-import { loadImage, type Image } from '../../src/io/image.js';
+import { loadImage } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel, testPixels } from '../helpers/sr_models.js';
 
