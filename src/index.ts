@@ -52,7 +52,8 @@ export {
   upscale, createUpscaler, releaseUpscalers, Upscaler, checkOutputSize, DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_IN_MEMORY_BYTES,
   type UpscalerOptions, type RunOptions, type FileRunOptions, type EncodeRunOptions, type PixelsRunOptions, type TensorRunOptions, type OutputKind, type UpscaleInput,
 } from './inference/upscale.js';
-export { createEngine, ENGINE_NAMES, DEFAULT_ENGINE, type Engine, type EngineName, type EngineOptions } from './inference/engine.js';
+export { ENGINE_NAMES, DEFAULT_ENGINE, type Engine, type EngineName, type EngineOptions } from './inference/engine.js';
+export { createEngine } from './inference/create_engine.js';
 export { createOnnxEngine, clearOnnxCache, type OnnxMode } from './inference/onnx_engine.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, DEFAULT_OPSET, type OnnxExportOptions, type OnnxExportResult } from './inference/onnx_export.js';
 export {

@@ -30,7 +30,8 @@ import { loadImage, checkFormatSize, encodeRaster, formatFromPath, outputBitDept
 import { checkImage, type Image } from '../image/image.js';
 import { RasterWriter, rasterBytes, type Raster } from '../io/raster.js';
 import { imresizeRows } from '../image/resize.js';
-import { createEngine, DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
+import { DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
+import { createEngine } from './create_engine.js';
 import { loadModelSource, sourceKey, type ModelSpec, type ModelSource } from './model_source.js';
 import { upscaleTiledRows, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProgress } from './tiling.js';
 
