@@ -4,8 +4,7 @@
 // every field we do not know byte-for-byte intact, which is what lets `blendOnnx` interpolate two
 // models by rewriting only the weight bytes of a copy of the first file.
 import { SrError } from '../util/errors.js';
-
-const FLOAT = 1;
+import { ONNX_FLOAT as FLOAT } from '../inference/onnx_proto.js';
 
 interface Field {
   no: number;

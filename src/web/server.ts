@@ -101,7 +101,7 @@ export interface StudioOptions {
   port?: number;
   host?: string;
   limits?: Partial<StudioLimits>;
-  /** the compiled tree the page's modules are served from (default: dist/src, two folders above this file) */
+  /** the compiled tree the page's modules are served from (default: dist/src, the folder above this one) */
   moduleRoot?: string;
 }
 
