@@ -10,7 +10,7 @@
 //   npm run bench:engine                                  # wasm only
 //   npm run bench:engine -- --backends wasm,cpu           # and TF.js's pure-JS backend (minutes)
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '../src/engine/backend.js';
+import { initBackend, type BackendName } from '../src/tfjs/backend.js';
 import { buildModel, srresnetFlops, type SRResNetConfig } from '../src/models/index.js';
 import { resolveConfig } from '../src/models/registry.js';
 import { NetState } from '../src/train/net_state.js';

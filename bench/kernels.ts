@@ -4,9 +4,9 @@
 //
 //   npm run build && node dist/bench/kernels.js
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/engine/backend.js';
-import { stockWasmKernel } from '../src/engine/kernels/index.js';
-import { originalBatchNormGradient } from '../src/engine/kernels/batch_norm_grad.js';
+import { initBackend } from '../src/tfjs/backend.js';
+import { stockWasmKernel } from '../src/tfjs/kernels/index.js';
+import { originalBatchNormGradient } from '../src/tfjs/kernels/batch_norm_grad.js';
 import { buildModel } from '../src/models/index.js';
 
 await initBackend({ backend: 'wasm' });

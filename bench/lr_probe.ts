@@ -13,7 +13,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { PatchDataset, type PatchBatch } from '../src/data/patch_dataset.js';
 import { buildModel, getArchitecture } from '../src/models/index.js';
 import { readModelConfig } from '../src/models/weights.js';

@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { loadModelSource } from '../src/inference/model_source.js';
 import { Upscaler, upscaleFile } from '../src/inference/upscale.js';
 import { openQueue, parseRedisUrl, redisOf } from '../src/queue/connection.js';

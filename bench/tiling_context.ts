@@ -8,11 +8,12 @@
 //   npm run build && node dist/bench/tiling_context.js [--model <weights>] [--overlaps 16,24,32] [--tiles 16,32] [--data ../shared/data/benchmark/Set5]
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { createUpscaler } from '../src/inference/upscale.js';
 import { shippedModelPath } from '../src/inference/model_source.js';
-import { loadImage, type Image } from '../src/io/image.js';
-import { modcrop, degrade } from '../src/eval/protocol.js';
+import { loadImage } from '../src/io/image.js';
+import type { Image } from '../src/image/image.js';
+import { modcrop, degrade } from '../src/image/degrade.js';
 import { psnr } from '../src/eval/metrics.js';
 import { testPixels } from '../test/helpers/sr_models.js';
 

@@ -13,7 +13,7 @@ import { readFileSync, rmSync, mkdtempSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { randomBatch } from './batches.js';
 import { resolveConfig, getArchitecture } from '../src/models/index.js';
 import { ReplicaPool } from '../src/train/pool.js';

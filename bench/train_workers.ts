@@ -3,7 +3,7 @@
 // because the machine is shared and noisy. Prints samples/s of each and their ratio.
 //
 //   npm run build && node dist/bench/train_workers.js [--rounds 3] [--steps 3] [--engine tfjs|onnx]
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { randomBatch } from './batches.js';
 import { resolveConfig } from '../src/models/registry.js';
 import '../src/models/index.js';

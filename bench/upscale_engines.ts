@@ -14,13 +14,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../src/engine/backend.js';
+import { initBackend } from '../src/tfjs/backend.js';
 import { buildModel, resolveConfig } from '../src/models/index.js';
 import { saveModel } from '../src/models/weights.js';
 import { shippedModelPath } from '../src/inference/model_source.js';
 import { createUpscaler, type Upscaler, type UpscalerOptions } from '../src/inference/upscale.js';
 import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../src/inference/tiling.js';
-import type { Image } from '../src/io/image.js';
+import type { Image } from '../src/image/image.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -37,7 +37,7 @@ try {
     const { shippedModelPath } = await import('../src/inference/model_source.js');
     if (existsSync(shippedModelPath('srresnet', 4))) model = shippedModelPath('srresnet', 4);
     else {
-      const { initBackend } = await import('../src/engine/backend.js');
+      const { initBackend } = await import('../src/tfjs/backend.js');
       const { buildModel, resolveConfig } = await import('../src/models/index.js');
       const { saveModel } = await import('../src/models/weights.js');
       await initBackend({ backend: 'wasm', quiet: true });

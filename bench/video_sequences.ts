@@ -7,7 +7,8 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { basename, join, parse } from 'node:path';
 import sharp from 'sharp';
-import { listImages, loadImage8, type Image8 } from '../src/io/image.js';
+import { listImages, loadImage8 } from '../src/io/image.js';
+import type { Image8 } from '../src/image/image.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { Rng } from '../src/util/random.js';
 import { hash32 } from '../src/data/patch_dataset.js';

@@ -2,7 +2,7 @@
 // where two modules use the same one, so nothing is exported by accident or shadowed silently.
 
 // Engine
-export { initBackend, currentBackend, assertFastBackend, BACKEND_ENV_VAR, type BackendName, type BackendRequest, type BackendOptions } from './engine/backend.js';
+export { initBackend, currentBackend, assertFastBackend, BACKEND_ENV_VAR, type BackendName, type BackendRequest, type BackendOptions } from './tfjs/backend.js';
 
 // Models (importing registers the built-in architectures) and weights
 export * from './models/index.js';
@@ -14,14 +14,15 @@ export type { NamedArray, StoredDtype } from './models/safetensors.js';
 
 // Image I/O and resizing
 export {
-  loadImage, loadImage8, saveImage, encodeImage, saveRaster, encodeRaster, imageToRaster, listImages, imageSize, formatFromPath, checkImage, checkInputPixels,
-  quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS,
-  type Image, type Image8, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
+  loadImage, loadImage8, saveImage, encodeImage, saveRaster, encodeRaster, imageToRaster, listImages, imageSize, formatFromPath, checkInputPixels,
+  IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, type ImageFormat, type LoadOptions, type EncodeOptions, type SaveOptions as ImageSaveOptions,
 } from './io/image.js';
-export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './data/resize.js';
+export { checkImage, quantize8, toUint8, fromUint8, imageTo8, imageFrom8, roundTo8, type Image, type Image8 } from './image/image.js';
+export { imresize, imresize8, imresizeAs8, imresizeRows, type ResizeMethod, type ResizeSize, type ResizeOptions } from './image/resize.js';
 
 // Evaluation
-export { evaluate, evaluateImage, modcrop, degrade, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
+export { modcrop, degrade } from './image/degrade.js';
+export { evaluate, evaluateImage, type EvalResult, type ImageResult, type ImageOutcome, type EvaluateOptions } from './eval/protocol.js';
 export { psnr, ssim, score, parseMetrics, METRIC_NAMES, DEFAULT_METRICS, type MetricOptions, type Scores, type MetricName } from './eval/metrics.js';
 export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, NIQE_BLOCK, type NiqeModel, type NiqeOptions } from './eval/niqe.js';
 export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';
@@ -51,7 +52,8 @@ export {
   upscale, createUpscaler, releaseUpscalers, Upscaler, checkOutputSize, DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_IN_MEMORY_BYTES,
   type UpscalerOptions, type RunOptions, type FileRunOptions, type EncodeRunOptions, type PixelsRunOptions, type TensorRunOptions, type OutputKind, type UpscaleInput,
 } from './inference/upscale.js';
-export { createEngine, ENGINE_NAMES, DEFAULT_ENGINE, type Engine, type EngineName, type EngineOptions } from './inference/engine.js';
+export { ENGINE_NAMES, DEFAULT_ENGINE, type Engine, type EngineName, type EngineOptions } from './inference/engine.js';
+export { createEngine } from './inference/create_engine.js';
 export { createOnnxEngine, clearOnnxCache, type OnnxMode } from './inference/onnx_engine.js';
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, DEFAULT_OPSET, type OnnxExportOptions, type OnnxExportResult } from './inference/onnx_export.js';
 export {

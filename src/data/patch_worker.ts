@@ -2,9 +2,10 @@
 // mod-cropped, and its protocol LR), and cuts, transforms and scales patches on request. All
 // randomness stays on the main thread, so results do not depend on which worker ran what.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadImage8, type Image8 } from '../io/image.js';
-import { imresize8 } from './resize.js';
-import { modcrop } from '../eval/protocol.js';
+import { loadImage8 } from '../io/image.js';
+import type { Image8 } from '../image/image.js';
+import { imresize8 } from '../image/resize.js';
+import { modcrop } from '../image/degrade.js';
 
 export interface WorkerInit {
   /** global image index -> path, for the images this worker owns */

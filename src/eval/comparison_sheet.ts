@@ -1,9 +1,9 @@
 // Comparison sheets in the style of the SR papers' figures: the whole HR with the crop marked, then
 // the same zoomed crop of HR and of every method, each captioned with its name, PSNR and SSIM.
 import sharp from 'sharp';
-import type { Image } from '../io/image.js';
+import type { Image } from '../image/image.js';
 import { SrError } from '../util/errors.js';
-import { imresize } from '../data/resize.js';
+import { imresize } from '../image/resize.js';
 import { drawText, lineHeight, textWidth } from './bitmap_font.js';
 
 export interface Crop {

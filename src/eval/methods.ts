@@ -2,8 +2,8 @@
 // learned models plug in through registerMethodResolver, so this module never imports the model
 // code (and evaluating bicubic never loads TF.js).
 import { SrError, closest } from '../util/errors.js';
-import type { Image } from '../io/image.js';
-import { imresize, imresizeAs8 } from '../data/resize.js';
+import type { Image } from '../image/image.js';
+import { imresize, imresizeAs8 } from '../image/resize.js';
 
 export interface Method {
   name: string;

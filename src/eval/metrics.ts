@@ -11,7 +11,7 @@
 //  - SSIM: Wang et al. (2004) ssim_index: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03,
 //    L 255, 'valid' filtering (no padding), mean of the SSIM map, no automatic downsampling.
 import { SrError, closest } from '../util/errors.js';
-import { checkImage, type Image } from '../io/image.js';
+import { checkImage, type Image } from '../image/image.js';
 
 export interface MetricOptions {
   /** Pixels removed at each side before scoring (default 0; the protocol uses the scale). */

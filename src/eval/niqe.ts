@@ -14,8 +14,8 @@ import { resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { packageRoot } from '../util/package_info.js';
 import { pinvSymmetric } from '../util/linalg.js';
-import { imresizePlane } from '../data/resize.js';
-import type { Image } from '../io/image.js';
+import { imresizePlane } from '../image/resize.js';
+import type { Image } from '../image/image.js';
 import { scoringPlanes, type Plane } from './metrics.js';
 import { mscn, blockFeatures } from './niqe_features.js';
 

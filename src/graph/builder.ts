@@ -1,10 +1,7 @@
 // An ONNX graph written node by node, with every value's shape known when it is made. The
 // training-step graphs are built for one batch and patch size at a time, so static shapes cost
 // nothing and let each op emitter compute reshape targets and reduction counts itself.
-import {
-  encodeModel, ONNX_FLOAT, ATTR_FLOAT, ATTR_INT, ATTR_INTS, ATTR_STRING,
-  type OnnxAttribute, type OnnxNode, type OnnxTensor, type OnnxValueInfo,
-} from '../inference/onnx_proto.js';
+import { attributes, encodeModel, floatTensor, valueInfo, ONNX_FLOAT, type AttrValue, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../inference/onnx_proto.js';
 import { packageVersion } from '../util/package_info.js';
 
 export const ONNX_INT64 = 7;
@@ -16,18 +13,10 @@ export interface Value {
   readonly shape: readonly number[];
 }
 
-export type AttrValue = number | readonly number[] | string | { float: number };
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** Attribute helper: a float attribute (plain numbers are ints). */
 export const float = (f: number): { float: number } => ({ float: f });
-
-function toAttribute(name: string, v: AttrValue): OnnxAttribute {
-  if (typeof v === 'number') return { name, type: ATTR_INT, i: v };
-  if (typeof v === 'string') return { name, type: ATTR_STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: ATTR_INTS, ints: [...(v as number[])] };
-  return { name, type: ATTR_FLOAT, f: (v as { float: number }).float };
-}
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -67,7 +56,7 @@ export class GraphBuilder {
       op_type: op,
       input: inputs.map((v) => (typeof v === 'string' ? v : v.name)),
       output: [name],
-      attribute: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)),
+      attribute: attributes(attrs),
     });
     this.opTypes.push(op);
     return { name, shape: [...shape] };
@@ -78,8 +67,7 @@ export class GraphBuilder {
     const key = data.length <= 16 ? `f${dims.join('x')}:${Array.from(data).join(',')}` : null;
     if (key && this.constCache.has(key)) return this.constCache.get(key)!;
     const name = this.fresh('const');
-    const arr = Float32Array.from(data);
-    this.inits.push({ name, dims: [...dims], data_type: ONNX_FLOAT, raw_data: new Uint8Array(arr.buffer) });
+    this.inits.push(floatTensor(name, dims, Float32Array.from(data)));
     const v = { name, shape: [...dims] };
     if (key) this.constCache.set(key, v);
     return v;
@@ -110,8 +98,4 @@ export class GraphBuilder {
       graph: { name: graphName, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
     });
   }
-}
-
-function valueInfo(name: string, shape: readonly number[], elemType = ONNX_FLOAT): OnnxValueInfo {
-  return { name, type: { tensor_type: { elem_type: elemType, shape: { dim: shape.map((d) => ({ dim_value: d })) } } } };
 }

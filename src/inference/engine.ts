@@ -6,13 +6,10 @@
 //   output  Float32Array, NHWC [1, h*s, w*s, 3], RGB in [-1, 1] (the generator's own linear
 //           output, not clipped; the tiler maps it to [0, 1] after blending)
 // `concurrency` says how many run() calls the engine can usefully work on at once; the tiler keeps
-// that many tiles in flight.
-import tf = require('@tensorflow/tfjs-core');
-import type * as tfl from '@tensorflow/tfjs-layers';
+// that many tiles in flight. This file is the contract alone, free of any runtime, so the tiler
+// (and through it the browser studio) can name it.
 import { SrError } from '../util/errors.js';
-import { initBackend, assertFastBackend } from '../engine/backend.js';
-import { buildFromSource, type ModelSource } from './model_source.js';
-import { createOnnxEngine, type OnnxMode } from './onnx_engine.js';
+import type { OnnxMode } from './onnx_engine.js';
 
 export type EngineName = 'onnx' | 'tfjs';
 export const ENGINE_NAMES: readonly EngineName[] = ['onnx', 'tfjs'];
@@ -39,44 +36,4 @@ export interface EngineOptions {
 export function checkEngineName(name: string): EngineName {
   if (!(ENGINE_NAMES as readonly string[]).includes(name)) throw new SrError(`unknown engine '${name}': use ${ENGINE_NAMES.join(' or ')}`);
   return name as EngineName;
-}
-
-class TfjsEngine implements Engine {
-  readonly name = 'tfjs' as const;
-  readonly concurrency = 1;
-  private model: tfl.LayersModel | null;
-
-  constructor(model: tfl.LayersModel, readonly scale: number) {
-    this.model = model;
-  }
-
-  async run(tile: Float32Array, height: number, width: number): Promise<Float32Array> {
-    const model = this.model;
-    if (!model) throw new SrError('this TF.js engine has been disposed');
-    if (tile.length !== height * width * 3) throw new SrError(`tile of ${tile.length} values does not match [1, ${height}, ${width}, 3]`);
-    const y = tf.tidy(() => model.predict(tf.tensor4d(tile, [1, height, width, 3])) as tf.Tensor4D);
-    try {
-      return (await y.data()) as Float32Array;
-    } finally {
-      y.dispose();
-    }
-  }
-
-  async dispose(): Promise<void> {
-    this.model?.dispose();
-    this.model = null;
-  }
-}
-
-export async function createTfjsEngine(src: ModelSource): Promise<Engine> {
-  if (src.kind === 'onnx') throw new SrError(`${src.label} is an ONNX file; the TF.js engine needs .safetensors weights (or use the onnx engine)`);
-  await initBackend({ quiet: true });
-  assertFastBackend('upscaling');
-  return new TfjsEngine(buildFromSource(src), src.scale);
-}
-
-export async function createEngine(src: ModelSource, opts: EngineOptions = {}): Promise<Engine> {
-  const name = checkEngineName(opts.engine ?? DEFAULT_ENGINE);
-  if (name === 'tfjs') return createTfjsEngine(src);
-  return createOnnxEngine(src, { threads: opts.threads, mode: opts.onnxMode });
 }

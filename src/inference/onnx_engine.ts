@@ -19,7 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { SrError } from '../util/errors.js';
-import { initBackend } from '../engine/backend.js';
+import { initBackend } from '../tfjs/backend.js';
 import { exportOnnx } from './onnx_export.js';
 import { buildFromSource, type ModelSource, type WeightSource } from './model_source.js';
 import { readPrebuilt } from './prebuilt_onnx.js';

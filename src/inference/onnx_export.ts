@@ -26,10 +26,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { SrError } from '../util/errors.js';
 import { packageVersion } from '../util/package_info.js';
 import type { ModelConfig } from '../models/registry.js';
-import {
-  encodeModel, ONNX_FLOAT, ATTR_FLOAT, ATTR_INT, ATTR_INTS, ATTR_STRING,
-  type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo,
-} from './onnx_proto.js';
+import { attribute, attributes, encodeModel, floatTensor, valueInfo, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx_proto.js';
 
 export const ONNX_INPUT = 'lr';
 export const ONNX_OUTPUT = 'sr';
@@ -93,15 +90,6 @@ function weightsByName(l: Layer): Map<string, { data: Float32Array; shape: numbe
   return out;
 }
 
-function f32Bytes(a: Float32Array): Uint8Array {
-  // ONNX raw_data is little-endian, as are the typed arrays on every platform Node supports.
-  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
-}
-
-function intsAttr(name: string, ints: number[]): OnnxAttribute {
-  return { name, type: ATTR_INTS, ints };
-}
-
 /** Kernel [kh, kw, cin, cout] (TF) -> [cout, cin, kh, kw] (ONNX), in float64 for the folding. */
 function transposeKernel(k: Float32Array, [kh, kw, cin, cout]: number[]): Float64Array {
   const out = new Float64Array(k.length);
@@ -144,7 +132,7 @@ function depthToSpace(name: string, input: string, output: string, r: number): O
     op_type: 'DepthToSpace',
     input: [input],
     output: [output],
-    attribute: [{ name: 'blocksize', type: ATTR_INT, i: r }, { name: 'mode', type: ATTR_STRING, s: new TextEncoder().encode('DCR') }],
+    attribute: attributes({ blocksize: r, mode: 'DCR' }),
   };
 }
 
@@ -242,7 +230,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
   const nodes: OnnxNode[] = [];
   const inits: OnnxTensor[] = [];
   const addInit = (name: string, data: Float32Array, dims: number[]) => {
-    inits.push({ name, dims, data_type: ONNX_FLOAT, raw_data: f32Bytes(data) });
+    inits.push(floatTensor(name, dims, data));
     return name;
   };
   const folded = new Set<string>();
@@ -305,7 +293,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
           op_type: 'Conv',
           input: inputs,
           output: [convOut],
-          attribute: [intsAttr('kernel_shape', dims.slice(2)), intsAttr('pads', pk ? pk.pads : [ph, pw, ph, pw]), intsAttr('strides', [1, 1]), intsAttr('dilations', [1, 1])],
+          attribute: attributes({ kernel_shape: dims.slice(2), pads: pk ? pk.pads : [ph, pw, ph, pw], strides: [1, 1], dilations: [1, 1] }),
         });
         if (pk) nodes.push(depthToSpace(`${l.name}_shuffle`, convOut, outName(l), r!));
         if (act === 'relu') nodes.push({ name: `${l.name}_relu`, op_type: 'Relu', input: [convOut], output: [outName(l)] });
@@ -321,7 +309,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
         for (const [suffix, arr] of [['scale', p.gamma], ['bias', p.beta], ['mean', p.mean], ['var', p.variance]] as const) {
           ins.push(addInit(`${l.name}.${suffix}`, Float32Array.from(arr), [c]));
         }
-        nodes.push({ name: l.name, op_type: 'BatchNormalization', input: ins, output: [outName(l)], attribute: [{ name: 'epsilon', type: ATTR_FLOAT, f: p.epsilon }] });
+        nodes.push({ name: l.name, op_type: 'BatchNormalization', input: ins, output: [outName(l)], attribute: [attribute('epsilon', { float: p.epsilon })] });
         tensorName.set(l.name, outName(l));
         break;
       }
@@ -343,7 +331,7 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
             op_type: 'Conv',
             input: [input, addInit(`${name}.weight`, w, [c, 1, 1, 1])],
             output: [name],
-            attribute: [{ name: 'group', type: ATTR_INT, i: c }, intsAttr('kernel_shape', [1, 1])],
+            attribute: attributes({ group: c, kernel_shape: [1, 1] }),
           });
           nodes.push({ name: `${l.name}_relu`, op_type: 'Relu', input: [x], output: [`${l.name}_relu`] });
           nodes.push(perChannel(`${l.name}_positive`, `${l.name}_relu`, slopes.map((a) => 1 - a)));
@@ -386,11 +374,6 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
     throw new SrError(`cannot export '${model.name}': its config says scale ${opts.config['scale']} but its layers upscale x${scale}`);
   }
 
-  const io = (name: string, dims: Array<number | string>, doc: string): OnnxValueInfo => ({
-    name,
-    doc_string: doc,
-    type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
-  });
   const metadata: Record<string, string> = { ...opts.metadata, [ONNX_META.scale]: String(scale), [ONNX_META.outputRange]: '[-1,1]' };
   if (opts.config) metadata[ONNX_META.config] = JSON.stringify(opts.config);
   const onnx: OnnxModel = {
@@ -404,8 +387,8 @@ export function exportOnnx(model: tfl.LayersModel, opts: OnnxExportOptions = {})
       name: model.name,
       node: nodes,
       initializer: inits,
-      input: [io(ONNX_INPUT, ['N', 3, 'H', 'W'], 'low-resolution RGB in [0, 1], NCHW')],
-      output: [io(ONNX_OUTPUT, ['N', 3, `${scale}H`, `${scale}W`], 'super-resolved RGB in [-1, 1], NCHW')],
+      input: [valueInfo(ONNX_INPUT, ['N', 3, 'H', 'W'], undefined, 'low-resolution RGB in [0, 1], NCHW')],
+      output: [valueInfo(ONNX_OUTPUT, ['N', 3, `${scale}H`, `${scale}W`], undefined, 'super-resolved RGB in [-1, 1], NCHW')],
     },
   };
   return { bytes: encodeModel(onnx), folded: folded.size, ops: nodes.map((n) => n.op_type) };

@@ -171,6 +171,36 @@ export interface OnnxModel {
   };
 }
 
+// Builders of the messages from plain values, shared by the exporter, the graph builder and the
+// studio's demo models, so that every ONNX file the project writes is written one way.
+
+/** An attribute's value: numbers are ints, arrays lists of ints, strings bytes, `{ float }` a float. */
+export type AttrValue = number | readonly number[] | string | { float: number };
+
+export function attribute(name: string, v: AttrValue): OnnxAttribute {
+  if (typeof v === 'number') return { name, type: ATTR_INT, i: v };
+  if (typeof v === 'string') return { name, type: ATTR_STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: ATTR_INTS, ints: [...(v as number[])] };
+  return { name, type: ATTR_FLOAT, f: (v as { float: number }).float };
+}
+
+export function attributes(attrs: Readonly<Record<string, AttrValue>>): OnnxAttribute[] {
+  return Object.entries(attrs).map(([k, v]) => attribute(k, v));
+}
+
+/** A tensor's name, element type and shape; string dims are symbolic (dim_param). */
+export function valueInfo(name: string, dims: ReadonlyArray<number | string>, elemType = ONNX_FLOAT, doc?: string): OnnxValueInfo {
+  const v: OnnxValueInfo = { name, type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
+  if (doc !== undefined) v.doc_string = doc;
+  return v;
+}
+
+/** A float32 initializer holding a copy of `data`. */
+export function floatTensor(name: string, dims: readonly number[], data: Float32Array): OnnxTensor {
+  // ONNX raw_data is little-endian, as are the typed arrays on every platform Node supports.
+  return { name, dims: [...dims], data_type: ONNX_FLOAT, raw_data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
+}
+
 export function encodeModel(model: OnnxModel): Uint8Array {
   const T = modelProtoType();
   const msg = T.fromObject(model);

@@ -1,7 +1,7 @@
 // One ONNX Runtime session and one tile through it; shared by the main thread and the workers.
 import ort from 'onnxruntime-node';
 import { ONNX_INPUT, ONNX_OUTPUT } from './onnx_export.js';
-import type { Image } from '../io/image.js';
+import type { Image } from '../image/image.js';
 
 export type OrtSession = ort.InferenceSession;
 

@@ -3,7 +3,7 @@
 // to [0, 1] and clipped.
 import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Image } from '../io/image.js';
+import type { Image } from '../image/image.js';
 import type { Method } from '../eval/methods.js';
 
 export function imageToTensor(img: Image): tf.Tensor4D {

@@ -26,13 +26,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { sweepStaleTemps, tempPathFor } from '../util/atomic.js';
-import {
-  loadImage, checkImage, checkFormatSize, encodeRaster, formatFromPath, outputBitDepth, saveRaster,
-  type Image, type ImageFormat, type EncodeOptions, type SaveOptions,
-} from '../io/image.js';
+import { loadImage, checkFormatSize, encodeRaster, formatFromPath, outputBitDepth, saveRaster, type ImageFormat, type EncodeOptions, type SaveOptions } from '../io/image.js';
+import { checkImage, type Image } from '../image/image.js';
 import { RasterWriter, rasterBytes, type Raster } from '../io/raster.js';
-import { imresizeRows } from '../data/resize.js';
-import { createEngine, DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
+import { imresizeRows } from '../image/resize.js';
+import { DEFAULT_ENGINE, checkEngineName, type Engine, type EngineName, type EngineOptions } from './engine.js';
+import { createEngine } from './create_engine.js';
 import { loadModelSource, sourceKey, type ModelSpec, type ModelSource } from './model_source.js';
 import { upscaleTiledRows, checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP, type TileProgress } from './tiling.js';
 

@@ -1,7 +1,7 @@
 // The rater's pages, rendered on the server as plain HTML forms: they work with scripts off, and
 // the only thing a page says about an image is its opaque id. Method names never appear here;
 // the tests check the HTML for them.
-import { escapeHtml as esc } from '../web/http.js';
+import { escapeHtml as esc } from '../util/http.js';
 
 /** The paper's absolute category rating scale (Ledig et al. 2017, section 3.4). */
 export const SCALE_LABELS = ['bad', 'poor', 'fair', 'good', 'excellent'] as const;

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/random.js';
-import { HttpError, closeServer, listen, parseCookies, readBody, readFields, redirect, send, sendJson } from '../web/http.js';
+import { HttpError, closeServer, listen, parseCookies, readBody, readFields, redirect, send, sendJson } from '../util/http.js';
 import { ITEM_ID, openStudy, type Study } from './study.js';
 import type { ItemRow, RaterRow } from './db.js';
 import { MOS_SCRIPT, donePage, errorPage, ratePage, welcomePage } from './pages.js';

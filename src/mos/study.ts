@@ -13,8 +13,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SrError } from '../util/errors.js';
 import { writeFileAtomic, tempPathFor, sweepStaleTemps } from '../util/atomic.js';
 import { packageVersion } from '../util/package_info.js';
-import { listImages, loadImage, saveImage, toUint8, type Image } from '../io/image.js';
-import { degrade, modcrop } from '../eval/protocol.js';
+import { listImages, loadImage, saveImage } from '../io/image.js';
+import { toUint8, type Image } from '../image/image.js';
+import { degrade, modcrop } from '../image/degrade.js';
 import { resolveMethod, type Method } from '../eval/methods.js';
 import { StudyDb, type ItemRole, type ItemRow } from './db.js';
 

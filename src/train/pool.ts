@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Replica, splitShard, type Phase, type ReplicaSetup, type Shard, type Losses } from './replica.js';
 import { ThreadExchangeHost, soloExchange, type ReduceMessage } from './exchange.js';
 import type { NamedArray } from '../models/safetensors.js';
-import type { BackendName } from '../engine/backend.js';
+import type { BackendName } from '../tfjs/backend.js';
 
 type ReplicaState = ReturnType<Replica['state']>;
 

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import sharp from 'sharp';
-import { assertFastBackend, currentBackend, type BackendName } from '../engine/backend.js';
+import { assertFastBackend, currentBackend, type BackendName } from '../tfjs/backend.js';
 import { resolveConfig, type ModelConfig } from '../models/registry.js';
 import '../models/index.js';
 import { assignArrays, saveModel } from '../models/weights.js';

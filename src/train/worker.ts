@@ -1,7 +1,7 @@
 // Entry point of a training worker thread: one replica on its own WASM backend, driven by
 // messages from the pool in the main thread.
 import { parentPort } from 'node:worker_threads';
-import { initBackend, type BackendName } from '../engine/backend.js';
+import { initBackend, type BackendName } from '../tfjs/backend.js';
 import { Replica, type ReplicaSetup } from './replica.js';
 import { ThreadExchangeClient } from './exchange.js';
 

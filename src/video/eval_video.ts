@@ -18,8 +18,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { SrError } from '../util/errors.js';
-import { IMAGE_EXTENSIONS, listImages, loadImage, type Image } from '../io/image.js';
-import { modcrop, degrade } from '../eval/protocol.js';
+import { IMAGE_EXTENSIONS, listImages, loadImage } from '../io/image.js';
+import type { Image } from '../image/image.js';
+import { modcrop, degrade } from '../image/degrade.js';
 import { score, scoringPlanes } from '../eval/metrics.js';
 import { opticalFlow, validFlowMask, warpImage, type Flow } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';

@@ -10,7 +10,7 @@
 // On band-limited texture the end-point error is ~0.02 px for shifts up to several pixels
 // (test/video/flow.test.ts holds it under 0.1 px).
 import { SrError } from '../util/errors.js';
-import type { Image, Image8 } from '../io/image.js';
+import type { Image, Image8 } from '../image/image.js';
 import { loadOpenCv } from './opencv.js';
 
 export interface Flow {

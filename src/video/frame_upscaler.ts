@@ -3,8 +3,8 @@
 // library's tiled upscaler (src/inference/upscale.ts: ONNX Runtime or TF.js, bounded memory on
 // large frames); the interpolation baselines (bicubic, bilinear, nearest) are MATLAB's imresize,
 // useful as a reference and for quick runs.
-import type { Image } from '../io/image.js';
-import { imresizeAs8, imresize } from '../data/resize.js';
+import type { Image } from '../image/image.js';
+import { imresizeAs8, imresize } from '../image/resize.js';
 import { SrError } from '../util/errors.js';
 import { createUpscaler, type Upscaler, type RunOptions } from '../inference/upscale.js';
 import { DEFAULT_MODEL } from '../inference/model_source.js';

@@ -8,8 +8,8 @@
 // on t-1's grid, and `valid` marks pixels where that warp means something: inside the patch after
 // the move and not occluded (forward-backward check). For sosr the weight of a pixel of frame t
 // grows with the HR flow magnitude there (see motionWeights).
-import type { Image8 } from '../io/image.js';
-import { imresize8 } from '../data/resize.js';
+import type { Image8 } from '../image/image.js';
+import { imresize8 } from '../image/resize.js';
 import { flowMagnitude, validFlowMask, type Flow } from './flow.js';
 import { randomMotion, renderSequence, type SynthOptions } from './synth.js';
 

@@ -3,8 +3,9 @@
 // neighbouring pair) and cuts samples on request. All randomness comes from the per-sample seed
 // sent by the main thread, so results do not depend on which worker made what.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadImage8, type Image8 } from '../io/image.js';
-import { imresize8 } from '../data/resize.js';
+import { loadImage8 } from '../io/image.js';
+import type { Image8 } from '../image/image.js';
+import { imresize8 } from '../image/resize.js';
 import { Rng } from '../util/random.js';
 import { opticalFlow, flowMagnitude, validFlowMask } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';

@@ -16,7 +16,7 @@
 // Colour is sampled from the photo with the Keys cubic (a = -0.5), the object's edge is
 // anti-aliased with 2x2 supersampling, and frames are rounded to 8 bits as decoded video is.
 import { SrError } from '../util/errors.js';
-import type { Image8 } from '../io/image.js';
+import type { Image8 } from '../image/image.js';
 import type { Flow } from './flow.js';
 
 export interface ObjectMotion {

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { tempPathFor, sweepStaleTemps } from '../util/atomic.js';
-import type { Image } from '../io/image.js';
+import type { Image } from '../image/image.js';
 import { findFfmpeg, probeVideo, decodeFrames, FrameEncoder, outputContainer, checkAudioFits, type VideoInfo, type FfmpegTools } from './ffmpeg.js';
 import { BoundedQueue } from './queue.js';
 import type { FrameUpscaler } from './frame_upscaler.js';

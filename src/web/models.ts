@@ -158,7 +158,7 @@ export interface WeightsEntry {
 export async function weightsCatalog(entries: readonly WeightsEntry[], source: string, scale?: number): Promise<ModelCatalog> {
   const ms = await import('../inference/model_source.js');
   const exportSpec = async (spec: { model?: string; alpha?: number; blend?: readonly [string, string] }, label: string): Promise<Uint8Array> => {
-    const { initBackend } = await import('../engine/backend.js');
+    const { initBackend } = await import('../tfjs/backend.js');
     const { exportOnnx } = await import('../inference/onnx_export.js');
     await initBackend({});
     const src = await ms.loadModelSource({ ...spec, scale });

@@ -4,8 +4,7 @@
 // every field we do not know byte-for-byte intact, which is what lets `blendOnnx` interpolate two
 // models by rewriting only the weight bytes of a copy of the first file.
 import { SrError } from '../util/errors.js';
-
-const FLOAT = 1;
+import { ONNX_FLOAT as FLOAT } from '../inference/onnx_proto.js';
 
 interface Field {
   no: number;
@@ -224,101 +223,4 @@ export function blendOnnx(a: Uint8Array, b: Uint8Array, alpha: number, labels: [
     for (let i = 0; i < n; i++) vo.setFloat32(4 * i, wa * va.getFloat32(4 * i, true) + alpha * vb.getFloat32(4 * i, true), true);
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing, for the tiny demo models
-
-class Writer {
-  private parts: Uint8Array[] = [];
-  private size = 0;
-
-  private push(b: Uint8Array): void {
-    this.parts.push(b);
-    this.size += b.length;
-  }
-
-  private varintBytes(v: number | bigint): Uint8Array {
-    let x = BigInt.asUintN(64, BigInt(v));
-    const out: number[] = [];
-    do {
-      let b = Number(x & 0x7fn);
-      x >>= 7n;
-      if (x !== 0n) b |= 0x80;
-      out.push(b);
-    } while (x !== 0n);
-    return Uint8Array.from(out);
-  }
-
-  varint(no: number, v: number | bigint): this {
-    this.push(this.varintBytes((no << 3) | 0));
-    this.push(this.varintBytes(v));
-    return this;
-  }
-
-  bytes(no: number, b: Uint8Array): this {
-    this.push(this.varintBytes((no << 3) | 2));
-    this.push(this.varintBytes(b.length));
-    this.push(b);
-    return this;
-  }
-
-  string(no: number, s: string): this {
-    return this.bytes(no, new TextEncoder().encode(s));
-  }
-
-  message(no: number, w: Writer): this {
-    return this.bytes(no, w.finish());
-  }
-
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
-}
-
-export const w = (): Writer => new Writer();
-export type { Writer };
-
-export function tensorProto(name: string, dims: number[], data: Float32Array): Writer {
-  const t = w();
-  for (const d of dims) t.varint(1, d);
-  t.varint(2, FLOAT).string(8, name).bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
-  return t;
-}
-
-export function valueInfoProto(name: string, dims: Array<number | string>): Writer {
-  const shape = w();
-  for (const d of dims) shape.message(1, typeof d === 'number' ? w().varint(1, d) : w().string(2, d));
-  return w().string(1, name).message(2, w().message(1, w().varint(1, FLOAT).message(2, shape)));
-}
-
-export interface NodeSpec {
-  op: string;
-  inputs: string[];
-  outputs: string[];
-  name: string;
-  ints?: Record<string, number[]>;
-  int?: Record<string, number>;
-  strings?: Record<string, string>;
-}
-
-export function nodeProto(n: NodeSpec): Writer {
-  const node = w();
-  for (const i of n.inputs) node.string(1, i);
-  for (const o of n.outputs) node.string(2, o);
-  node.string(3, n.name).string(4, n.op);
-  for (const [k, v] of Object.entries(n.int ?? {})) node.message(5, w().string(1, k).varint(3, v).varint(20, 2));
-  for (const [k, vs] of Object.entries(n.ints ?? {})) {
-    const a = w().string(1, k);
-    for (const v of vs) a.varint(8, v);
-    node.message(5, a.varint(20, 7));
-  }
-  for (const [k, v] of Object.entries(n.strings ?? {})) node.message(5, w().string(1, k).string(4, v).varint(20, 3));
-  return node;
 }

@@ -67,7 +67,7 @@ button:disabled { opacity: 0.45; }
 </div>
 <p id="info"></p>
 </main>
-<script type="module" src="/app/studio.js"></script>
+<script type="module" src="/app/web/client/studio.js"></script>
 </body>
 </html>
 `;

@@ -1,10 +1,11 @@
 // `srgan web`: serves the studio page, its compiled modules, onnxruntime-web's files and the
 // models. Everything is read-only and GET: a path selects from fixed lists built at start (the
-// client folder's files, onnxruntime-web's dist files, the model ids), never joins a URL to a path.
+// page's modules, onnxruntime-web's dist files, the model ids), never joins a URL to a path.
 //
 // Routes:
 //   GET /                          the page
-//   GET /app/<file>.js[.map]       compiled page and worker modules (dist/src/web/client)
+//   GET /app/<path>.js[.map]       the compiled page and worker modules and the modules they import
+//                                  (dist/src/web/client, dist/src/image, ...), at their paths under dist/src
 //   GET /ort/<file>                onnxruntime-web's dist files (.mjs, .wasm)
 //   GET /models/index.json         the catalog: models, the alpha dial, size limits
 //   GET /models/<id>.onnx          a model
@@ -12,10 +13,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SrError } from '../util/errors.js';
-import { HttpError, closeServer, listen, send, sendJson } from './http.js';
+import { HttpError, closeServer, listen, send, sendJson } from '../util/http.js';
 import { STUDIO_HTML } from './page.js';
 import type { ModelCatalog } from './models.js';
 import type { Catalog } from './client/protocol.js';
@@ -50,6 +52,36 @@ async function fileTable(dir: string, keep: (name: string) => boolean): Promise<
   return new Map(names.filter(keep).map((n) => [n, join(dir, n)]));
 }
 
+const ENTRY_MODULES = ['web/client/studio.js', 'web/client/worker.js'];
+
+/**
+ * The page's modules and everything they import, by path under `root` (dist/src), with their
+ * source maps. The browser resolves the relative imports itself, so serving the compiled tree's
+ * paths needs no bundler; a module that reaches a package or a Node API cannot load in the
+ * browser, and is refused here rather than there.
+ */
+export async function moduleTable(root: string): Promise<Map<string, string>> {
+  const table = new Map<string, string>();
+  const todo = [...ENTRY_MODULES];
+  while (todo.length > 0) {
+    const rel = todo.pop()!;
+    if (table.has(rel)) continue;
+    const file = join(root, rel);
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text === null) throw new SrError(`the studio's module ${rel} is missing from ${root}; build the package first (npm run build)`);
+    table.set(rel, file);
+    if (existsSync(file + '.map')) table.set(rel + '.map', file + '.map');
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+      const spec = (m[1] ?? m[2])!;
+      if (!spec.startsWith('.')) throw new SrError(`the studio's module ${rel} imports '${spec}', which a browser cannot load from this server`);
+      const target = posix.normalize(posix.join(posix.dirname(rel), spec));
+      if (target.startsWith('..')) throw new SrError(`the studio's module ${rel} imports '${spec}', outside ${root}`);
+      todo.push(target);
+    }
+  }
+  return table;
+}
+
 function ortDistDir(): string {
   try {
     return dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
@@ -69,8 +101,8 @@ export interface StudioOptions {
   port?: number;
   host?: string;
   limits?: Partial<StudioLimits>;
-  /** where the compiled client modules are (default: ./client beside this file) */
-  clientDir?: string;
+  /** the compiled tree the page's modules are served from (default: dist/src, the folder above this one) */
+  moduleRoot?: string;
 }
 
 /** Alpha as the dial sends it: a decimal in [0, 1] with at most 4 places. */
@@ -81,9 +113,7 @@ export function parseAlpha(v: string | null): number {
 
 export async function serveStudio(o: StudioOptions): Promise<StudioServer> {
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
-  const clientDir = o.clientDir ?? fileURLToPath(new URL('./client/', import.meta.url));
-  const app = await fileTable(clientDir, (n) => /^[\w-]+\.js(\.map)?$/.test(n));
-  if (!app.has('studio.js') || !app.has('worker.js')) throw new SrError(`the studio's page modules are missing from ${clientDir}; build the package first (npm run build)`);
+  const app = await moduleTable(o.moduleRoot ?? fileURLToPath(new URL('../', import.meta.url)));
   const ort = await fileTable(ortDistDir(), (n) => /^ort[\w.-]*\.(mjs|wasm)$/.test(n));
   const models = new Map(o.catalog.models.map((m) => [m.id, m]));
   const catalog: Catalog = {

@@ -4,7 +4,7 @@
 // 3*s*s channels and a DepthToSpace: nearest-neighbour upscaling plus seeded random texture. Two
 // seeds give two models of the same graph, which is all network interpolation needs.
 import { Rng } from '../util/random.js';
-import { nodeProto, tensorProto, valueInfoProto, w } from './onnx_wire.js';
+import { attributes, encodeModel, floatTensor, valueInfo } from '../inference/onnx_proto.js';
 
 export function tinyModel(seed: number, scale = 4, noise = 0.12): Uint8Array {
   const rng = new Rng(seed);
@@ -22,21 +22,25 @@ export function tinyModel(seed: number, scale = 4, noise = 0.12): Uint8Array {
     }
     bias[o] = -1 + 0.05 * rng.normal();
   }
-  const graph = w()
-    .message(1, nodeProto({ name: 'conv', op: 'Conv', inputs: ['lr', 'conv.weight', 'conv.bias'], outputs: ['features'], ints: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }))
-    .message(1, nodeProto({ name: 'shuffle', op: 'DepthToSpace', inputs: ['features'], outputs: ['sr'], int: { blocksize: scale }, strings: { mode: 'DCR' } }))
-    .string(2, `tiny-x${scale}-seed${seed}`)
-    .message(5, tensorProto('conv.weight', [cout, 3, 3, 3], weight))
-    .message(5, tensorProto('conv.bias', [cout], bias))
-    .message(11, valueInfoProto('lr', ['N', 3, 'H', 'W']))
-    .message(12, valueInfoProto('sr', ['N', 3, `${scale}H`, `${scale}W`]));
-  return w()
-    .varint(1, 8) // IR version 8 (ONNX 1.10+), supported by every current runtime
-    .string(2, 'srgan-js tiny demo')
-    .message(7, graph)
-    .message(8, w().string(1, '').varint(2, 13))
-    .message(14, w().string(1, 'srgan-js.scale').string(2, String(scale)))
-    .message(14, w().string(1, 'srgan-js.output_range').string(2, '[-1,1]'))
-    .message(14, w().string(1, 'srgan-js.note').string(2, 'untrained demo model (nearest-neighbour plus random texture)'))
-    .finish();
+  return encodeModel({
+    ir_version: 8, // ONNX 1.10+, supported by every current runtime
+    producer_name: 'srgan-js tiny demo',
+    producer_version: '',
+    opset_import: [{ domain: '', version: 13 }],
+    metadata_props: [
+      { key: 'srgan-js.scale', value: String(scale) },
+      { key: 'srgan-js.output_range', value: '[-1,1]' },
+      { key: 'srgan-js.note', value: 'untrained demo model (nearest-neighbour plus random texture)' },
+    ],
+    graph: {
+      name: `tiny-x${scale}-seed${seed}`,
+      node: [
+        { name: 'conv', op_type: 'Conv', input: ['lr', 'conv.weight', 'conv.bias'], output: ['features'], attribute: attributes({ kernel_shape: [3, 3], pads: [1, 1, 1, 1] }) },
+        { name: 'shuffle', op_type: 'DepthToSpace', input: ['features'], output: ['sr'], attribute: attributes({ blocksize: scale, mode: 'DCR' }) },
+      ],
+      initializer: [floatTensor('conv.weight', [cout, 3, 3, 3], weight), floatTensor('conv.bias', [cout], bias)],
+      input: [valueInfo('lr', ['N', 3, 'H', 'W'])],
+      output: [valueInfo('sr', ['N', 3, `${scale}H`, `${scale}W`])],
+    },
+  });
 }

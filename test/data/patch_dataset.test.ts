@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
 import { PatchDataset, type PatchBatch } from '../../src/data/patch_dataset.js';
-import { loadImage8, type Image8 } from '../../src/io/image.js';
-import { imresize8 } from '../../src/data/resize.js';
-import { modcrop } from '../../src/eval/protocol.js';
+import { loadImage8 } from '../../src/io/image.js';
+import type { Image8 } from '../../src/image/image.js';
+import { imresize8 } from '../../src/image/resize.js';
+import { modcrop } from '../../src/image/degrade.js';
 
 let dir: string;
 let data: string;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SrError } from '../../src/util/errors.js';
 import { psnr, ssim, score, scoringPlanes } from '../../src/eval/metrics.js';
-import type { Image } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 
 function image(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): Image {
   const data = new Float32Array(width * height * channels);

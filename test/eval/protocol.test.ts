@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SrError } from '../../src/util/errors.js';
-import { loadImage, type Image } from '../../src/io/image.js';
-import { modcrop, degrade, evaluate, evaluateImage } from '../../src/eval/protocol.js';
+import { loadImage } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
+import { evaluate, evaluateImage } from '../../src/eval/protocol.js';
+import { modcrop, degrade } from '../../src/image/degrade.js';
 import { resolveMethod, resolveMethods, registerMethodResolver, knownMethodNames, type Method } from '../../src/eval/methods.js';
 
 // compiled to dist/test/eval/: the repository root is three levels up, shared/ beside it

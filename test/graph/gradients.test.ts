@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { GraphBuilder, ONNX_INT64, type Value } from '../../src/graph/builder.js';
 import { Tape } from '../../src/graph/tape.js';
 import { conv2d, type DwFormulation, type DxFormulation, type FwdFormulation } from '../../src/graph/conv.js';

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { exportOnnx } from '../../src/inference/onnx_export.js';
 import { decodeModel } from '../../src/inference/onnx_proto.js';
 import { registerExportCommand } from '../../src/cli/commands/export.js';

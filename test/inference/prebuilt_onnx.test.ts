@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { loadModelSource, shippedModelPath, SHIPPED_MODELS, type WeightSource } from '../../src/inference/model_source.js';
 import { exportForEngine } from '../../src/inference/onnx_engine.js';
 import { readPrebuilt, writePrebuilt } from '../../src/inference/prebuilt_onnx.js';

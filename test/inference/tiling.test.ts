@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { planAxis, planTiles, axisWeights, type TileRect } from '../../src/inference/tiling.js';
 import { createUpscaler, type Upscaler } from '../../src/inference/upscale.js';
 import { shippedModelPath } from '../../src/inference/model_source.js';
-import type { Image } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 import { writeTestModel, testPixels } from '../helpers/sr_models.js';
 
 let dir: string;

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { createUpscaler, upscale, releaseUpscalers, type Upscaler } from '../../src/inference/upscale.js';
 import { interpolateArrays, loadModelSource } from '../../src/inference/model_source.js';
 import { readModelConfig } from '../../src/models/weights.js';
-import { imresize } from '../../src/data/resize.js';
-import { loadImage, type Image } from '../../src/io/image.js';
+import { imresize } from '../../src/image/resize.js';
+import { loadImage } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel, testPixels } from '../helpers/sr_models.js';
 

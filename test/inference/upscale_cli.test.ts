@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { registerUpscaleCommand } from '../../src/cli/commands/upscale.js';
 import { registerEvalCommand } from '../../src/cli/commands/eval.js';
 import { registerModelMethods } from '../../src/inference/eval_methods.js';

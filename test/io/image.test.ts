@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
-import { loadImage, loadImage8, saveImage, encodeImage, toUint8, fromUint8, quantize8, imageSize, type Image } from '../../src/io/image.js';
+import { loadImage, loadImage8, saveImage, encodeImage, imageSize } from '../../src/io/image.js';
+import { toUint8, fromUint8, quantize8, type Image } from '../../src/image/image.js';
 import { makePng, hugePngHeader } from './png_fixture.js';
 
 let dir: string;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { buildModel, getArchitecture, resolveConfig } from '../../src/models/index.js';
 import { saveModel, loadModel } from '../../src/models/weights.js';
 import { toFloat16Bits, fromFloat16Bits } from '../../src/util/float16.js';

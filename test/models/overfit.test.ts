@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveConfig } from '../../src/models/index.js';
 import { Replica } from '../../src/train/replica.js';
 import { soloExchange } from '../../src/train/exchange.js';

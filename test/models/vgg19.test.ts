@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import h5wasm from 'h5wasm/node';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import {
   buildModel, getArchitecture, resolveConfig,
   buildVgg19Features, vgg19Features, vgg19OutputLayers, vgg19Params, vgg19Flops, vggPreprocess,

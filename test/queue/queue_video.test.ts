@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg.js';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { writeTestModel } from '../helpers/sr_models.js';
 import { runFfmpeg, countFrames } from '../helpers/ffmpeg.js';
 import { NO_REDIS, startRedis, type RedisServer } from './redis_server.js';

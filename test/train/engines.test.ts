@@ -3,7 +3,7 @@
 // replica step on ONNX moves the weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { buildModel, getArchitecture, resolveConfig, type ModelConfig } from '../../src/models/index.js';
 import { seededInit } from '../../src/train/init.js';
 import { NetState } from '../../src/train/net_state.js';

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { buildModel } from '../../src/models/index.js';
 import { namedWeights } from '../../src/models/weights.js';
 import { seededInit } from '../../src/train/init.js';

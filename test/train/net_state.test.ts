@@ -2,7 +2,7 @@
 // float64, over several steps with the bias corrections; and the named views checkpoints use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { buildModel } from '../../src/models/index.js';
 import { NetState } from '../../src/train/net_state.js';
 import { randomArray } from '../helpers/tf.js';

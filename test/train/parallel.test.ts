@@ -2,7 +2,7 @@
 // computes, and the replicas must stay identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveConfig } from '../../src/models/registry.js';
 import '../../src/models/index.js';
 import { ReplicaPool } from '../../src/train/pool.js';

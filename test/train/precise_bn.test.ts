@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { recalibrateBatchNorm } from '../../src/train/precise_bn.js';
 import { namedWeights } from '../../src/models/weights.js';
 import { makeTestModel } from '../helpers/sr_models.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync, truncateSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveOptions, parseSchedule } from '../../src/train/options.js';
 import { train } from '../../src/train/trainer.js';
 import { makeImageFolder } from '../helpers/images.js';

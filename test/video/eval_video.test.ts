@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
-import type { Image } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 import { Rng } from '../../src/util/random.js';
 import { renderSequence, type Motion } from '../../src/video/synth.js';
 import { evaluateVideo, openSequences } from '../../src/video/eval_video.js';
 import { createFrameUpscaler, type FrameUpscaler } from '../../src/video/frame_upscaler.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
-import { degrade } from '../../src/eval/protocol.js';
+import { degrade } from '../../src/image/degrade.js';
 import { texture } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'srgan-evalvideo-'));

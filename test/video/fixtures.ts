@@ -1,6 +1,6 @@
 // Synthetic material for the video tests: band-limited texture that can be shifted by any
 // sub-pixel amount exactly (it is a formula, not a resampled bitmap).
-import type { Image } from '../../src/io/image.js';
+import type { Image } from '../../src/image/image.js';
 import { seeded } from '../helpers/tf.js';
 
 export interface Texture {

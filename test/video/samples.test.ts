@@ -3,7 +3,7 @@
 // weights average 1 and follow the motion, ToSR's validity excludes occlusions and exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Image8 } from '../../src/io/image.js';
+import type { Image8 } from '../../src/image/image.js';
 import { Rng } from '../../src/util/random.js';
 import { renderSequence, randomMotion, type Motion } from '../../src/video/synth.js';
 import { synthSample, motionWeights, MOTION_FLOOR } from '../../src/video/samples.js';

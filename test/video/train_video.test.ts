@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveOptions } from '../../src/train/options.js';
 import { train, type LogEntry } from '../../src/train/trainer.js';
 import { readSafetensors } from '../../src/models/safetensors.js';

@@ -12,7 +12,7 @@ import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg
 import { upscaleVideo } from '../../src/video/upscale_video.js';
 import { createFrameUpscaler, type FrameUpscaler } from '../../src/video/frame_upscaler.js';
 import { BoundedQueue } from '../../src/video/queue.js';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel } from '../helpers/sr_models.js';
 import { runFfmpeg, countFrames } from '../helpers/ffmpeg.js';

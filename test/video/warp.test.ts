@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { warpPlan, backwardWarp } from '../../src/video/warp.js';
 import { warpImage, type Flow } from '../../src/video/flow.js';
 import { tosrLoss } from '../../src/video/losses.js';

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import * as ort from 'onnxruntime-web';
 import type { Browser, Page } from 'playwright-core';
 import { loadImage8 } from '../../src/io/image.js';
-import { imresize8 } from '../../src/data/resize.js';
+import { imresize8 } from '../../src/image/resize.js';
 import { blendOnnx } from '../../src/web/onnx_wire.js';
 import { tinyModel } from '../../src/web/tiny_model.js';
 import { catalogFromDir } from '../../src/web/models.js';

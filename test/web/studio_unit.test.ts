@@ -1,17 +1,18 @@
-// The studio's pieces that need no browser: the page's bicubic against the MATLAB-exact resize,
-// tiled upscaling with feathered blending, and the ONNX wire helpers (inspect, blend, tiny models)
-// run through onnxruntime-web's Node build.
+// The studio's pieces that need no browser: its RGBA adapters over the MATLAB-exact resize and the
+// project's tiler, the modules the server hands the browser, and the ONNX wire helpers (inspect,
+// blend, tiny models) run through onnxruntime-web's Node build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { SrError } from '../../src/util/errors.js';
-import { imresize8 } from '../../src/data/resize.js';
-import { bicubicUpscaleRgba } from '../../src/web/client/bicubic.js';
-import { tileGrid, tileStarts, tiledUpscale } from '../../src/web/client/tiling.js';
+import { imresize8 } from '../../src/image/resize.js';
+import { bicubicRgba, upscaleRgba } from '../../src/web/client/rgba.js';
+import { planTiles } from '../../src/inference/tiling.js';
 import { blendOnnx, inspectOnnx } from '../../src/web/onnx_wire.js';
 import { tinyModel } from '../../src/web/tiny_model.js';
 import { describeOnnx, tinyCatalog } from '../../src/web/models.js';
-import { parseAlpha } from '../../src/web/server.js';
+import { moduleTable, parseAlpha } from '../../src/web/server.js';
 import { seeded } from '../helpers/tf.js';
 
 function randomRgba(w: number, h: number, seed: number, opaque = true): Uint8ClampedArray {
@@ -24,7 +25,7 @@ function randomRgba(w: number, h: number, seed: number, opaque = true): Uint8Cla
 test("the page's bicubic equals MATLAB imresize on uint8, colour and alpha", () => {
   for (const [w, h, seed] of [[13, 9, 1], [4, 7, 2], [1, 3, 3]] as const) {
     const rgba = randomRgba(w, h, seed, false);
-    const got = bicubicUpscaleRgba(rgba, w, h, 4);
+    const got = bicubicRgba(rgba, w, h, 4);
     const rgb = new Uint8Array(w * h * 3);
     const alpha = new Uint8Array(w * h);
     for (let p = 0; p < w * h; p++) {
@@ -42,20 +43,15 @@ test("the page's bicubic equals MATLAB imresize on uint8, colour and alpha", () 
   }
 });
 
-test('tiles cover the image, evenly, the last flush with the edge', () => {
-  assert.deepEqual(tileStarts(50, 64, 8), [0]);
-  assert.deepEqual(tileStarts(64, 64, 8), [0]);
-  assert.deepEqual(tileStarts(65, 64, 8), [0, 1]);
-  assert.deepEqual(tileStarts(177, 64, 8), [0, 38, 75, 113]);
-  for (const len of [17, 100, 257]) {
-    const s = tileStarts(len, 32, 8);
-    assert.equal(s[s.length - 1]! + Math.min(32, len), len);
-    for (let i = 1; i < s.length; i++) assert.ok(s[i]! - s[i - 1]! <= 24, 'overlap at least 8');
+test("the page's modules are served with what they import, and none reaches Node", async () => {
+  const table = await moduleTable(fileURLToPath(new URL('../../src/', import.meta.url)));
+  for (const m of ['web/client/studio.js', 'web/client/worker.js', 'web/client/rgba.js', 'image/resize.js', 'image/image.js', 'inference/tiling.js', 'util/errors.js']) {
+    assert.ok(table.has(m), `${m} is served`);
   }
-  assert.deepEqual(tileGrid(100, 40, 32, 8).map((row) => row.length), [4, 4]);
+  assert.ok(![...table.keys()].some((k) => /^(io|data|eval)\//.test(k)), `only the pure modules: ${[...table.keys()].join(', ')}`);
 });
 
-test('tiled upscaling with feathered overlap equals the whole-image result for a local model', async () => {
+test("the project's tiler, through the page's adapter, equals the whole-image result for a local model", async () => {
   // "Model": nearest-neighbour x3 mapped to [-1, 1]; local, so tiling must not change anything.
   const s = 3;
   for (const planar of [true, false]) {
@@ -64,17 +60,17 @@ test('tiled upscaling with feathered overlap equals the whole-image result for a
     const rgba = randomRgba(w, h, 7);
     let tiles = 0;
     const progress: number[] = [];
-    const out = await tiledUpscale({
+    const out = await upscaleRgba({
       rgba,
       width: w,
       height: h,
       scale: s,
-      tile: 16,
+      tileSize: 16,
       overlap: 4,
       planar,
       outputRange: [-1, 1],
-      onProgress: (p) => progress.push(p.done / p.total),
-      run: async (rgb, th, tw) => {
+      onProgress: (p: { done: number; total: number }) => progress.push(p.done / p.total),
+      run: async (rgb: Float32Array, th: number, tw: number) => {
         tiles++;
         const n = th * tw;
         const o = new Float32Array(n * s * s * 3);
@@ -88,7 +84,8 @@ test('tiled upscaling with feathered overlap equals the whole-image result for a
         return o;
       },
     });
-    assert.equal(tiles, 3 * 2);
+    assert.equal(tiles, planTiles(w, h, 16, 4).length);
+    assert.ok(tiles > 2, 'the image is cut into several tiles');
     assert.equal(progress[progress.length - 1], 1);
     let bad = 0;
     for (let y = 0; y < h * s; y++) {
@@ -106,17 +103,17 @@ test('tiled upscaling with feathered overlap equals the whole-image result for a
 test('tiled upscaling stops when cancelled', async () => {
   let calls = 0;
   await assert.rejects(
-    tiledUpscale({
+    upscaleRgba({
       rgba: randomRgba(40, 40, 1),
       width: 40,
       height: 40,
       scale: 2,
-      tile: 16,
+      tileSize: 16,
       overlap: 4,
       planar: true,
       outputRange: [0, 1],
       cancelled: () => calls >= 2,
-      run: async (rgb, th, tw) => {
+      run: async (rgb: Float32Array, th: number, tw: number) => {
         calls++;
         return new Float32Array(th * tw * 4 * 3);
       },

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { SrError } from '../../src/util/errors.js';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { describeOnnx, weightsCatalog } from '../../src/web/models.js';
 import { writeTestModel } from '../helpers/sr_models.js';
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../tfjs/backend.js';
 import { SrError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';

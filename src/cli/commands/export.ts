@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { SrError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { initBackend, type BackendRequest } from '../../engine/backend.js';
+import { initBackend, type BackendRequest } from '../../tfjs/backend.js';
 import { loadModelSource, buildFromSource } from '../../inference/model_source.js';
 import { exportOnnx, DEFAULT_OPSET, MIN_OPSET, MAX_OPSET } from '../../inference/onnx_export.js';
 import { modelSpecFromFlags } from './upscale.js';

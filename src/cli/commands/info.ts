@@ -1,6 +1,6 @@
 // `srgan info`: which backend runs, which architectures exist. Also the smoke test of an install.
 import type { Command } from 'commander';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../tfjs/backend.js';
 import { architectureNames, getArchitecture } from '../../models/index.js';
 import { packageVersion } from '../../util/package_info.js';
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { ProgressReporter } from '../../util/progress.js';
-import { parsePort, serveUntilSignal } from '../../web/http.js';
+import { parsePort, serveUntilSignal } from '../../util/http.js';
 import { createStudy } from '../../mos/study.js';
 import { serveStudy, DEFAULT_MAX_RATERS, DEFAULT_MAX_RATERS_PER_CLIENT } from '../../mos/server.js';
 import { formatReport, writeReport } from '../../mos/report.js';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import tf = require('@tensorflow/tfjs-core');
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../tfjs/backend.js';
 import { PatchDataset } from '../../data/patch_dataset.js';
 import { dataFolders } from '../../data/folders.js';
 import { recalibrateBatchNorm } from '../../train/precise_bn.js';

@@ -3,7 +3,7 @@
 // section "Batches across machines".
 import type { Command } from 'commander';
 import type { Queue } from 'bullmq';
-import { initBackend, type BackendRequest } from '../../engine/backend.js';
+import { initBackend, type BackendRequest } from '../../tfjs/backend.js';
 import { SrError } from '../../util/errors.js';
 import { checkEngineName, DEFAULT_ENGINE } from '../../inference/engine.js';
 import { redisOf, redisTarget, withQueue, type RedisTarget } from '../../queue/connection.js';

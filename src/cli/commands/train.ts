@@ -1,6 +1,6 @@
 // `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
 import type { Command } from 'commander';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../tfjs/backend.js';
 import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
 import { abandonCheckpointSave } from '../../train/checkpoint.js';

@@ -23,7 +23,7 @@ import { IMAGE_EXTENSIONS, listImages, imageSize, formatFromPath, checkFormatSiz
 import { loadModelSource, DEFAULT_MODEL, type ModelSpec } from '../../inference/model_source.js';
 import { checkEngineName, DEFAULT_ENGINE, type EngineName } from '../../inference/engine.js';
 import { Upscaler, upscaleFile, checkOutputSize, DEFAULT_MAX_OUTPUT_PIXELS } from '../../inference/upscale.js';
-import { initBackend, type BackendRequest } from '../../engine/backend.js';
+import { initBackend, type BackendRequest } from '../../tfjs/backend.js';
 import { checkTiling, DEFAULT_TILE, DEFAULT_OVERLAP } from '../../inference/tiling.js';
 import { EXIT_INTERRUPTED } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';

@@ -1,7 +1,7 @@
 // `srgan video <in> -o <out>`: upscale every frame of a video, keeping its frame rate, frame count
 // and audio. See src/video/upscale_video.ts for how the frames stream.
 import type { Command } from 'commander';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../tfjs/backend.js';
 import { SrError, EXIT_INTERRUPTED } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { ProgressReporter } from '../../util/progress.js';

@@ -1,7 +1,7 @@
 // `srgan web`: the upscaling studio, served on this machine and run in the browser.
 import type { Command } from 'commander';
 import { SrError } from '../../util/errors.js';
-import { parsePort, serveUntilSignal } from '../../web/http.js';
+import { parsePort, serveUntilSignal } from '../../util/http.js';
 import { basename, extname } from 'node:path';
 import { catalogFromDir, shippedCatalog, tinyCatalog, weightsCatalog, type ModelCatalog } from '../../web/models.js';
 import { serveStudio } from '../../web/server.js';

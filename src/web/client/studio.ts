@@ -3,6 +3,7 @@
 // the alpha dial and a download button. Tests read `document.body.dataset.state`
 // ('ready', 'running', 'done', 'error') to know where the page is.
 import type { Catalog, FromWorker, ModelInfo, ModelRef, ToWorker } from './protocol.js';
+import { DEFAULT_OVERLAP, DEFAULT_TILE } from '../../inference/tiling.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -36,8 +37,9 @@ const intParam = (name: string, def: number, lo: number, hi: number): number => 
   const v = Number(raw);
   return Number.isInteger(v) && v >= lo && v <= hi ? v : def;
 };
-const TILE = intParam('tile', 128, 16, 512);
-const OVERLAP = intParam('overlap', Math.min(16, Math.floor(TILE / 4)), 0, Math.floor(TILE / 2) - 1);
+// The CLI's measured defaults (inference/tiling.ts); the tiler needs a tile at least 3x the overlap.
+const TILE = intParam('tile', DEFAULT_TILE, 16, 512);
+const OVERLAP = intParam('overlap', Math.min(DEFAULT_OVERLAP, Math.floor(TILE / 3)), 0, Math.floor(TILE / 3));
 const BACKEND = (['wasm', 'webgpu'] as const).find((b) => b === params.get('backend')) ?? 'auto';
 const DIAL = '__dial';
 

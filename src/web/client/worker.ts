@@ -3,8 +3,7 @@
 // blocks. onnxruntime-web is loaded from the server's /ort/ folder by URL at run time; only its
 // types come from the package at compile time.
 import type * as Ort from 'onnxruntime-web';
-import { bicubicUpscaleRgba } from './bicubic.js';
-import { tiledUpscale } from './tiling.js';
+import { bicubicRgba, upscaleRgba } from './rgba.js';
 import type { FromWorker, ModelRef, ToWorker } from './protocol.js';
 
 type OrtModule = typeof Ort;
@@ -73,7 +72,7 @@ let current = 0;
 async function upscale(msg: Extract<ToWorker, { type: 'upscale' }>): Promise<void> {
   const { job, width, height, rgba, model } = msg;
   const t0 = performance.now();
-  const bic = bicubicUpscaleRgba(rgba, width, height, model.scale);
+  const bic = bicubicRgba(rgba, width, height, model.scale);
   // A copy goes to the page; the worker keeps its own for the alpha channel.
   const bicCopy = bic.slice();
   post({ type: 'bicubic', job, width: width * model.scale, height: height * model.scale, rgba: bicCopy }, [bicCopy.buffer]);
@@ -87,12 +86,12 @@ async function upscale(msg: Extract<ToWorker, { type: 'upscale' }>): Promise<voi
   const input = sess.inputNames[0]!;
   const output = sess.outputNames[0]!;
   post({ type: 'status', job, text: `upscaling on ${backend}` });
-  const out = await tiledUpscale({
+  const out = await upscaleRgba({
     rgba,
     width,
     height,
     scale: model.scale,
-    tile: msg.tile,
+    tileSize: msg.tile,
     overlap: msg.overlap,
     planar: model.layout === 'nchw',
     outputRange: model.outputRange,

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SrError } from '../../src/util/errors.js';
-import { imresize, imresize8, imresizeAs8, imresizePlane, imresizeRows, resizePlan, weightTable, type ResizeMethod } from '../../src/data/resize.js';
-import type { Image, Image8 } from '../../src/io/image.js';
+import { imresize, imresize8, imresizeAs8, imresizePlane, imresizeRows, resizePlan, weightTable, type ResizeMethod } from '../../src/image/resize.js';
+import type { Image, Image8 } from '../../src/image/image.js';
 
 function image(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): Image {
   const data = new Float32Array(width * height * channels);

@@ -10,8 +10,8 @@
 //  - the dimension with the smaller scale is resized first, rows (height) on ties;
 //  - a uint8 image is rounded and saturated after each dimension, not only at the end.
 import { SrError } from '../util/errors.js';
-import type { Image, Image8 } from '../io/image.js';
-import { checkImage, toUint8, fromUint8 } from '../io/image.js';
+import type { Image, Image8 } from './image.js';
+import { checkImage, toUint8, fromUint8 } from './image.js';
 
 export type ResizeMethod = 'bicubic' | 'bilinear' | 'nearest';
 export type ResizeSize = { scale: number } | { width: number; height: number };

@@ -1,7 +1,7 @@
 // Small helpers over node:http shared by the studio and the MOS server. No framework: both servers
 // have a handful of fixed routes, and owning the body reader is what lets us cap its size.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { SrError } from '../util/errors.js';
+import { SrError } from './errors.js';
 
 export class HttpError extends Error {
   constructor(
