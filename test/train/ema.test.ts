@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, existsSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveOptions, stepRate } from '../../src/train/options.js';
 import { train } from '../../src/train/trainer.js';
 import { latestCheckpoint, EMA_FILE } from '../../src/train/checkpoint.js';
