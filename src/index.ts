@@ -30,7 +30,7 @@ export {
 } from './eval/methods.js';
 
 // Training
-export { resolveOptions as resolveTrainOptions, defaults as trainDefaults, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions } from './train/options.js';
+export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';
 export { train, modelConfigs, type TrainRunOptions, type TrainResult, type LogEntry } from './train/trainer.js';
 export {
   registerObjective, getObjective, objectiveNames,

@@ -16,6 +16,7 @@ import { evaluate } from '../../eval/protocol.js';
 import { resolveMethods } from '../../eval/methods.js';
 import { generatorMethod } from '../../inference/tfjs_runner.js';
 import { latestCheckpoint } from '../../train/checkpoint.js';
+import { commandLine } from '../../train/options.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { SrError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package_info.js';
@@ -52,17 +53,6 @@ function runFacts(runDir: string): RunFacts {
     ? readFileSync(resumesPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunFacts['resumes'][number])
     : [];
   return { weights: join(ckpt, 'generator.safetensors'), step: state.step, trainSeconds: state.trainSeconds, config, resumes };
-}
-
-function commandLine(c: Record<string, unknown>): string {
-  const sched = (c['lrSchedule'] as Array<[number, number]>).map(([s, r]) => `${r}@${s}`).join(',');
-  const parts = [
-    `srgan train ${String(c['mode'])}`, `--data ${String(c['data'])}`, c['val'] ? `--val ${String(c['val'])}` : '', `--out ${String(c['out'])}`,
-    `--scale ${String(c['scale'])}`, `--steps ${String(c['steps'])}`, `--batch ${String(c['batch'])}`, `--patch ${String(c['patch'])}`,
-    `--lr-schedule ${sched}`, `--workers ${String(c['workers'])}`, `--seed ${String(c['seed'])}`,
-    c['init'] ? `--init ${String(c['init'])}` : '', c['mode'] === 'srgan' ? `--content ${String(c['content'])} --adv-weight ${String(c['advWeight'])}` : '',
-  ];
-  return parts.filter(Boolean).join(' ');
 }
 
 /**
