@@ -32,6 +32,10 @@ export {
 // Training
 export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';
 export { train, modelConfigs, type TrainRunOptions, type TrainResult, type LogEntry } from './train/trainer.js';
+export { readRunConfig, readResumes, summarizeRun, type RunSummary, type ResumeRecord } from './train/run_dir.js';
+export { packageRun, type PackageRunOptions, type PackagedRun } from './train/package_run.js';
+export { modelCard, type ModelCardInput, type CardMeasurement } from './train/model_card.js';
+export { recalibrateBatchNorm, recalibrateOnTrainingData } from './train/precise_bn.js';
 export {
   registerObjective, getObjective, objectiveNames,
   type Objective, type Phase, type LossSettings, type GraphPhase, type TfjsPhase, type PhaseLoss,

@@ -33,6 +33,9 @@ export interface CheckpointContent {
 
 const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
+/** A checkpoint folder's generator, loadable like any weights file. */
+export const checkpointGenerator = (dir: string): string => join(dir, 'generator.safetensors');
+
 function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
@@ -51,7 +54,7 @@ export async function saveCheckpoint(runDir: string, c: CheckpointContent, keep:
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const meta = (config: ModelConfig) => ({ format: FORMAT_TAG, config: JSON.stringify(config), step: String(c.state.step) });
-  await writeSafetensors(join(tmp, 'generator.safetensors'), c.g, meta(c.gConfig), 'float32');
+  await writeSafetensors(checkpointGenerator(tmp), c.g, meta(c.gConfig), 'float32');
   if (c.d && c.dConfig) await writeSafetensors(join(tmp, 'discriminator.safetensors'), c.d, meta(c.dConfig), 'float32');
   await writeSafetensors(join(tmp, 'optimizer.safetensors'), c.opt, { step: String(c.state.step) }, 'float32');
   await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(c.state, null, 1));
@@ -140,7 +143,7 @@ export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedA
   const arrays = (f: string) => [...readSafetensors(join(dir, f)).tensors.values()];
   return {
     state,
-    g: arrays('generator.safetensors'),
+    g: [...readSafetensors(checkpointGenerator(dir)).tensors.values()],
     ...(existsSync(join(dir, 'discriminator.safetensors')) ? { d: arrays('discriminator.safetensors') } : {}),
     opt: arrays('optimizer.safetensors'),
   };
