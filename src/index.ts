@@ -27,7 +27,7 @@ export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, N
 export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';
 export {
   registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames, alphaMethodName, alphaOfMethodName, type Method, type MethodResolver,
-} from './eval/methods.js';
+} from './inference/methods.js';
 
 // Training
 export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';

@@ -7,7 +7,7 @@ import { checkImage, listImages, loadImage, type Image, type Image8 } from '../i
 import { imresizeAs8 } from '../data/resize.js';
 import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
 import { niqe } from './niqe.js';
-import type { Method } from './methods.js';
+import type { Method } from '../inference/methods.js';
 
 
 /** Top-left crop to multiples of `scale`, as MATLAB's modcrop does, on float or 8-bit images. Alpha is dropped. */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { SrError } from '../util/errors.js';
-import { registerMethodResolver, alphaOfMethodName, type Method } from '../eval/methods.js';
+import { registerMethodResolver, alphaOfMethodName, type Method } from './methods.js';
 import { SHIPPED_MODELS } from './model_source.js';
 import { Upscaler, type UpscalerOptions } from './upscale.js';
 

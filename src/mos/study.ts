@@ -15,7 +15,7 @@ import { writeFileAtomic, tempPathFor, sweepStaleTemps } from '../util/atomic.js
 import { packageVersion } from '../util/package_info.js';
 import { listImages, loadImage, saveImage, toUint8, type Image } from '../io/image.js';
 import { degrade, modcrop } from '../eval/protocol.js';
-import { resolveMethod, type Method } from '../eval/methods.js';
+import { resolveMethod, type Method } from '../inference/methods.js';
 import { StudyDb, type ItemRole, type ItemRow } from './db.js';
 
 export const MANIFEST = 'study.json';

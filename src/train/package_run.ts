@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadModel, saveModel } from '../models/weights.js';
 import { evaluate } from '../eval/protocol.js';
-import { resolveMethods } from '../eval/methods.js';
+import { resolveMethods } from '../inference/methods.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { packageVersion } from '../util/package_info.js';

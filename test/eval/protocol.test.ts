@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { SrError } from '../../src/util/errors.js';
 import { loadImage, type Image } from '../../src/io/image.js';
 import { modcrop, degrade, evaluate, evaluateImage } from '../../src/eval/protocol.js';
-import { resolveMethod, resolveMethods, registerMethodResolver, knownMethodNames, type Method } from '../../src/eval/methods.js';
+import { resolveMethod, resolveMethods, registerMethodResolver, knownMethodNames, type Method } from '../../src/inference/methods.js';
 
 // compiled to dist/test/eval/: the repository root is three levels up, shared/ beside it
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { saveImage } from '../../io/image.js';
 import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protocol.js';
-import { resolveMethods, resolveMethod, alphaMethodName, type Method } from '../../eval/methods.js';
+import { resolveMethods, resolveMethod, alphaMethodName, type Method } from '../../inference/methods.js';
 import { parseMetrics, type MetricName, type Scores } from '../../eval/metrics.js';
 import { planePoints, planeCsv, planeSvg, type PlanePoint } from '../../eval/plane.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
