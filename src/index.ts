@@ -26,7 +26,8 @@ export { psnr, ssim, score, parseMetrics, METRIC_NAMES, DEFAULT_METRICS, type Me
 export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, NIQE_BLOCK, type NiqeModel, type NiqeOptions } from './eval/niqe.js';
 export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';
 export {
-  registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames, alphaMethodName, alphaOfMethodName, type Method, type MethodResolver,
+  resolveMethod, resolveMethods, disposeMethods, upscalerMethod, knownMethodNames, isInterpolation, INTERPOLATIONS, alphaMethodName, alphaOfMethodName,
+  type Method, type MethodRun, type MethodOptions, type Interpolation,
 } from './inference/methods.js';
 
 // Training
@@ -64,7 +65,6 @@ export {
 } from './inference/model_source.js';
 export { upscaleTiled, upscaleTiledRows, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP, type TileRect, type TileProgress, type TiledRunOptions, type RowSink } from './inference/tiling.js';
 export { RasterWriter, toRaster, type Raster, type RasterFile } from './io/raster.js';
-export { registerModelMethods } from './inference/eval_methods.js';
 export { runGenerator, generatorMethod } from './inference/tfjs_runner.js';
 
 // Batches on a Redis job queue (BullMQ): add, workers, status, retry, cancel

@@ -131,7 +131,7 @@ export async function evaluateImage(
   const outputs = new Map<string, Image>();
   for (const m of methods) {
     const t0 = performance.now();
-    let sr = await m.run(lr, scale);
+    let sr = await m.run(lr, { scale });
     seconds[m.name] = (performance.now() - t0) / 1000;
     checkImage(sr, `output of method '${m.name}' for ${name}`);
     if (sr.width !== hr.width || sr.height !== hr.height) {

@@ -1,54 +1,60 @@
-// Super-resolution methods the evaluation can run, by name. The interpolation baselines live here;
-// learned models plug in through registerMethodResolver, so this module never imports the model
-// code (and evaluating bicubic never loads TF.js).
+// Everything that upscales an image, by name: the interpolation baselines (MATLAB's imresize) and
+// learned models (a shipped model, a .safetensors / .onnx file, or 'alpha=<a>', the network
+// interpolation of the shipped SRResNet and SRGAN, as `upscale --alpha`). `eval`, `eval-video`,
+// `mos create` and `video` resolve their methods here. The model code is imported only when a
+// model is named, so evaluating bicubic never loads TF.js or ONNX Runtime.
+import { existsSync } from 'node:fs';
+import { extname } from 'node:path';
 import { SrError, closest } from '../util/errors.js';
 import type { Image } from '../io/image.js';
 import { imresize, imresizeAs8 } from '../data/resize.js';
+import { SHIPPED_MODELS } from './model_names.js';
+import type { EngineName } from './engine.js';
+import type { Upscaler, UpscalerOptions, RunOptions } from './upscale.js';
+
+export interface MethodRun {
+  scale: number;
+  /** Aborting stops a learned model between tiles; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
 
 export interface Method {
-  name: string;
-  run(lr: Image, scale: number): Promise<Image>;
+  readonly name: string;
+  /** The factor a model file was trained for; undefined where the method takes any factor. */
+  readonly scale?: number;
+  /** An image in [0, 1] -> one `scale` times larger, in [0, 1]. */
+  run(image: Image, o: MethodRun): Promise<Image>;
+  /** Frees what the method holds (an engine); methods that hold nothing may leave it out. */
+  dispose?(): Promise<void>;
 }
 
-export type MethodResolver = (name: string) => Method | undefined | Promise<Method | undefined>;
-
-interface ResolverEntry {
-  resolve: MethodResolver;
-  /** Names (or forms such as 'srresnet-x4', '<weights.json>') listed when a name is unknown. */
-  known: () => readonly string[];
+/** How learned models run; the interpolations ignore it. */
+export interface MethodOptions {
+  engine?: EngineName;
+  threads?: number;
+  tileSize?: number;
+  overlap?: number;
 }
 
-const builtins = new Map<string, () => Method>([
-  [
-    'nearest',
-    () => ({
-      name: 'nearest',
-      // Replication keeps samples as they are, so no rounding is involved.
-      run: async (lr, scale) => imresize(lr, { scale }, 'nearest'),
-    }),
-  ],
-  [
-    'bicubic',
-    () => ({
-      name: 'bicubic',
-      // MATLAB imresize on the uint8 LR, as the literature's bicubic rows were made.
-      run: async (lr, scale) => imresizeAs8(lr, { scale }, 'bicubic'),
-    }),
-  ],
-  [
-    'bilinear',
-    () => ({
-      name: 'bilinear',
-      run: async (lr, scale) => imresizeAs8(lr, { scale }, 'bilinear'),
-    }),
-  ],
-]);
+export const INTERPOLATIONS = ['nearest', 'bicubic', 'bilinear'] as const;
+export type Interpolation = (typeof INTERPOLATIONS)[number];
 
-const resolvers: ResolverEntry[] = [];
+export function isInterpolation(name: string | undefined): name is Interpolation {
+  return name !== undefined && (INTERPOLATIONS as readonly string[]).includes(name);
+}
 
-// Network interpolation between the two shipped models is a method too: 'alpha=0.25' is
-// (1 - 0.25) SRResNet + 0.25 SRGAN. The name is defined here, with no model code, so the
-// evaluation can build the names of an alpha sweep; the inference side resolves them.
+function interpolation(name: Interpolation): Method {
+  return {
+    name,
+    run: async (image, { scale }) =>
+      // Replication keeps samples as they are; the others run MATLAB imresize on the uint8 image,
+      // as the literature's bicubic rows were made.
+      name === 'nearest' ? imresize(image, { scale }, 'nearest') : imresizeAs8(image, { scale }, name),
+  };
+}
+
+// Network interpolation between the two shipped models: 'alpha=0.25' is (1 - 0.25) SRResNet +
+// 0.25 SRGAN. The evaluation builds these names for an alpha sweep.
 const ALPHA_PREFIX = 'alpha=';
 
 /** The method name of the blend at `alpha` ('alpha=0.25'). */
@@ -64,39 +70,67 @@ export function alphaOfMethodName(name: string): number | undefined {
   return text !== '' && Number.isFinite(a) && a >= 0 && a <= 1 ? a : undefined;
 }
 
+const MODEL_FILE = new Set(['.safetensors', '.onnx']);
+
+export function knownMethodNames(): string[] {
+  return [...INTERPOLATIONS, ...SHIPPED_MODELS, 'alpha=<0..1>', '<weights.safetensors>', '<model.onnx>'];
+}
+
 /**
- * Adds a resolver consulted (in registration order, after the built-in names) for names this
- * module does not know, e.g. model names or weight paths. Returns a function that removes it.
+ * An Upscaler as a method (its own tiling unless `tiling` says otherwise). The caller keeps the
+ * upscaler: the method's dispose() leaves it alone.
  */
-export function registerMethodResolver(resolve: MethodResolver, known: () => readonly string[] = () => []): () => void {
-  const entry = { resolve, known };
-  resolvers.push(entry);
-  return () => {
-    const i = resolvers.indexOf(entry);
-    if (i >= 0) resolvers.splice(i, 1);
+export function upscalerMethod(up: Upscaler, tiling: Pick<RunOptions, 'tileSize' | 'overlap'> = {}, name = up.model): Method {
+  return {
+    name,
+    scale: up.scale,
+    run: async (image, { scale, signal }) => {
+      if (scale !== up.scale) throw new SrError(`method '${name}' upscales x${up.scale}, but x${scale} was asked for`);
+      return up.upscaleImage(image, { ...tiling, ...(signal ? { signal } : {}) });
+    },
   };
 }
 
-export function knownMethodNames(): string[] {
-  const names = [...builtins.keys()];
-  for (const r of resolvers) for (const n of r.known()) if (!names.includes(n)) names.push(n);
-  return names;
+/**
+ * A learned model. A file is loaded at once (its scale is its own); a shipped model or a blend is
+ * made on first use at the asked scale and kept for the next images. Images larger than a tile
+ * are tiled as `upscale` does.
+ */
+async function modelMethod(name: string, spec: Omit<UpscalerOptions, 'scale'>, byScale: boolean, o: MethodOptions): Promise<Method> {
+  const { Upscaler } = await import('./upscale.js');
+  const made = new Map<number | undefined, Promise<Upscaler>>();
+  const upscaler = (scale: number | undefined) => {
+    let p = made.get(scale);
+    if (!p) {
+      p = Upscaler.create({ ...o, ...spec, ...(scale !== undefined ? { scale } : {}) });
+      made.set(scale, p);
+    }
+    return p;
+  };
+  const fixed = byScale ? undefined : await upscaler(undefined);
+  return {
+    name,
+    ...(fixed ? { scale: fixed.scale } : {}),
+    run: async (image, run) => upscalerMethod(fixed ?? (await upscaler(run.scale)), {}, name).run(image, run),
+    dispose: async () => {
+      await Promise.all([...made.values()].map((p) => p.then((u) => u.dispose(), () => undefined)));
+    },
+  };
 }
 
-export async function resolveMethod(name: string): Promise<Method> {
-  const b = builtins.get(name);
-  if (b) return b();
-  for (const r of resolvers) {
-    const m = await r.resolve(name);
-    if (m) return m;
-  }
+export async function resolveMethod(name: string, o: MethodOptions = {}): Promise<Method> {
+  if (isInterpolation(name)) return interpolation(name);
+  if ((SHIPPED_MODELS as readonly string[]).includes(name)) return modelMethod(name, { model: name }, true, o);
+  const alpha = alphaOfMethodName(name);
+  if (alpha !== undefined) return modelMethod(name, { alpha }, true, o);
+  if (MODEL_FILE.has(extname(name).toLowerCase()) && existsSync(name)) return modelMethod(name, { model: name }, false, o);
   const known = knownMethodNames();
   const hint = closest(name, known);
   throw new SrError(`unknown method '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}; known methods: ${known.join(', ')}`);
 }
 
 /** Parses "a,b,c" and resolves every name, reporting the first unknown one. */
-export async function resolveMethods(list: string): Promise<Method[]> {
+export async function resolveMethods(list: string, o: MethodOptions = {}): Promise<Method[]> {
   const names = list
     .split(',')
     .map((s) => s.trim())
@@ -105,6 +139,15 @@ export async function resolveMethods(list: string): Promise<Method[]> {
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new SrError(`method '${dup}' is listed twice`);
   const out: Method[] = [];
-  for (const n of names) out.push(await resolveMethod(n));
+  try {
+    for (const n of names) out.push(await resolveMethod(n, o));
+  } catch (err) {
+    await disposeMethods(out);
+    throw err;
+  }
   return out;
+}
+
+export async function disposeMethods(methods: Iterable<Method>): Promise<void> {
+  for (const m of methods) await m.dispose?.();
 }

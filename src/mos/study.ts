@@ -15,7 +15,7 @@ import { writeFileAtomic, tempPathFor, sweepStaleTemps } from '../util/atomic.js
 import { packageVersion } from '../util/package_info.js';
 import { listImages, loadImage, saveImage, toUint8, type Image } from '../io/image.js';
 import { degrade, modcrop } from '../eval/protocol.js';
-import { resolveMethod, type Method } from '../inference/methods.js';
+import { disposeMethods, resolveMethod, type Method } from '../inference/methods.js';
 import { StudyDb, type ItemRole, type ItemRow } from './db.js';
 
 export const MANIFEST = 'study.json';
@@ -142,7 +142,7 @@ export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
         let sr: Image;
         if (m === HR) sr = hr;
         else {
-          sr = await methods.get(m)!.run(lr, scale);
+          sr = await methods.get(m)!.run(lr, { scale });
           if (sr.width !== hr.width || sr.height !== hr.height) {
             throw new SrError(`method '${m}' turned the ${lr.width}x${lr.height} LR of ${name} into ${sr.width}x${sr.height}; x${scale} needs ${hr.width}x${hr.height}`);
           }
@@ -154,7 +154,7 @@ export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
     // calibration URL would know which method a study image is.
     const calName = basename(calibrationFile);
     const calHr = modcrop(await loadImage(calibrationFile), scale);
-    await save(await nearest.run(degrade(calHr, scale), scale), calName, 'nearest', 'calibration-low');
+    await save(await nearest.run(degrade(calHr, scale), { scale }), calName, 'nearest', 'calibration-low');
     await save(calHr, calName, HR, 'calibration-high');
 
     const manifest: StudyManifest = {
@@ -182,6 +182,8 @@ export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
     db?.close();
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    await disposeMethods(methods.values());
   }
 }
 

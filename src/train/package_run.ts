@@ -4,6 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadModel, saveModel } from '../models/weights.js';
+// loadModel builds the generator by its registered architecture name.
+import '../models/index.js';
 import { evaluate } from '../eval/protocol.js';
 import { resolveMethods } from '../inference/methods.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';

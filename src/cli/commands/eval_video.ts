@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { plotSvg, type Series } from '../../util/svg_plot.js';
 import { checkEngineName, type EngineName } from '../../inference/engine.js';
-import { createFrameUpscaler, INTERPOLATIONS, type FrameUpscaler } from '../../video/frame_upscaler.js';
+import { disposeMethods, isInterpolation, resolveMethod, type Method } from '../../inference/methods.js';
 import { evaluateVideo, openSequences, type VideoEvalResult, type FrameScores } from '../../video/eval_video.js';
 import { parseScale } from '../parse.js';
 
@@ -109,11 +109,11 @@ export function registerEvalVideoCommand(program: Command): void {
       const engine: EngineName | undefined = flags.engine ? checkEngineName(flags.engine) : undefined;
       const specs = parseMethods(flags.methods);
       const sequences = await openSequences(input, { ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}), ...(maxFrames ? { maxFrames } : {}) });
-      if (specs.some((s) => !(INTERPOLATIONS as readonly string[]).includes(s.spec))) await initBackend({ backend: program.opts()['backend'], quiet: true });
-      const methods: Array<{ name: string; upscaler: FrameUpscaler }> = [];
+      if (specs.some((s) => !isInterpolation(s.spec))) await initBackend({ backend: program.opts()['backend'], quiet: true });
+      const methods: Method[] = [];
       const t0 = performance.now();
       try {
-        for (const s of specs) methods.push({ name: s.name, upscaler: await createFrameUpscaler({ model: s.spec, scale, ...(engine ? { engine } : {}) }) });
+        for (const s of specs) methods.push({ ...(await resolveMethod(s.spec, engine ? { engine } : {})), name: s.name });
         let frames = 0;
         const r = await evaluateVideo({
           sequences,
@@ -142,7 +142,7 @@ export function registerEvalVideoCommand(program: Command): void {
         process.stdout.write(formatVideoTable(r));
         process.stdout.write(`results: ${join(outDir, 'results.json')}; plot: ${join(outDir, 'per-frame.png')} (${frames} frames in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
       } finally {
-        for (const m of methods) await m.upscaler.dispose();
+        await disposeMethods(methods);
       }
     });
 }

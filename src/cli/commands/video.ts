@@ -6,9 +6,10 @@ import { SrError, EXIT_INTERRUPTED } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { checkEngineName } from '../../inference/engine.js';
-import { DEFAULT_MODEL } from '../../inference/model_source.js';
-import { createFrameUpscaler } from '../../video/frame_upscaler.js';
+import { DEFAULT_MODEL } from '../../inference/model_names.js';
+import { isInterpolation, resolveMethod } from '../../inference/methods.js';
 import { upscaleVideo } from '../../video/upscale_video.js';
+import { parseScale } from '../parse.js';
 
 interface VideoFlags {
   output?: string;
@@ -53,23 +54,27 @@ export function registerVideoCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (input: string, flags: VideoFlags) => {
       if (!flags.output) throw new SrError('say where the upscaled video goes: -o <file.mp4>');
-      const scale = intFlag(flags.scale, 'scale', 2);
       const model = flags.model ?? DEFAULT_MODEL;
-      if (!['bicubic', 'bilinear', 'nearest'].includes(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
-      const upscaler = await createFrameUpscaler({
-        model,
-        ...(scale !== undefined ? { scale } : {}),
+      if (!isInterpolation(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
+      const method = await resolveMethod(model, {
         ...(flags.engine ? { engine: checkEngineName(flags.engine) } : {}),
         ...(flags.threads ? { threads: intFlag(flags.threads, 'threads', 1)! } : {}),
         ...(flags.tile ? { tileSize: intFlag(flags.tile, 'tile', 16)! } : {}),
       });
+      // A model file has its own factor; --scale may only repeat it.
+      const scale = flags.scale !== undefined ? parseScale(flags.scale) : (method.scale ?? 4);
+      if (method.scale !== undefined && method.scale !== scale) {
+        await method.dispose?.();
+        throw new SrError(`${model} upscales x${method.scale}, but scale ${scale} was asked for`);
+      }
       const interrupt = onInterrupt('stopping and removing the unfinished output');
       let progress: ProgressReporter | null = null;
       try {
         const r = await upscaleVideo({
           input,
           output: flags.output,
-          upscaler,
+          method,
+          scale,
           ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
           ...(flags.codec ? { codec: flags.codec } : {}),
           ...(flags.crf !== undefined ? { crf: intFlag(flags.crf, 'crf', 0)! } : {}),
@@ -81,7 +86,7 @@ export function registerVideoCommand(program: Command): void {
             const audio = info.audio.length ? `audio ${info.audio.map((a) => a.codec).join(', ')} (copied)` : 'no audio';
             process.stderr.write(
               `${input}: ${info.codec} ${info.width}x${info.height} at ${info.fpsText} fps, ${info.frames ?? '?'}${info.framesExact ? '' : ' (estimated)'} frames, ${audio}; ` +
-                `x${upscaler.scale} with ${upscaler.name}; ffmpeg ${tools.version}\n`,
+                `x${scale} with ${method.name}; ffmpeg ${tools.version}\n`,
             );
             progress = new ProgressReporter({ total: info.frames ?? 0, label: 'video', unit: 'frames', enabled: flags.progress !== false });
           },
@@ -98,7 +103,7 @@ export function registerVideoCommand(program: Command): void {
         throw err;
       } finally {
         interrupt.dispose();
-        await upscaler.dispose();
+        await method.dispose?.();
       }
     });
 }
