@@ -90,7 +90,7 @@ test('srgan eval --methods bicubic,foo fails with the known methods listed', asy
     (e: unknown) => e instanceof SrError && /unknown method 'foo'.*known methods: nearest, bicubic/.test(e.message),
   );
   await assert.rejects(run(['--data', join(dir, 'missing'), '--out', join(dir, 'y')]), (e: unknown) => e instanceof SrError && /no such folder/.test(e.message));
-  await assert.rejects(run(['--data', data, '--scale', '2.5']), /--scale must be an integer/);
+  await assert.rejects(run(['--data', data, '--scale', '2.5']), /--scale must be a whole number from 2 to 8, got '2.5'/);
 });
 
 /** An SrError whose message is one line matching `re`. */

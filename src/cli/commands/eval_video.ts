@@ -12,7 +12,7 @@ import { plotSvg, type Series } from '../../util/svg_plot.js';
 import { checkEngineName, type EngineName } from '../../inference/engine.js';
 import { disposeMethods, isInterpolation, resolveMethod, type Method } from '../../inference/methods.js';
 import { evaluateVideo, openSequences, type VideoEvalResult, type FrameScores } from '../../video/eval_video.js';
-import { parseScale } from '../parse.js';
+import { parseOptionalNumber, parseScale } from '../parse.js';
 
 interface Flags {
   methods: string;
@@ -97,15 +97,9 @@ export function registerEvalVideoCommand(program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg binary, for video files')
     .action(async (input: string, flags: Flags) => {
       const scale = parseScale(flags.scale);
-      const num = (v: string | undefined, name: string, int: boolean, min: number) => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!(Number.isFinite(n) && n >= min && (!int || Number.isInteger(n)))) throw new SrError(`--${name} must be ${int ? 'a whole number' : 'a number'} >= ${min}, got '${v}'`);
-        return n;
-      };
-      const border = num(flags.border, 'border', true, 0);
-      const movingThreshold = num(flags.movingThreshold, 'moving-threshold', false, 0);
-      const maxFrames = num(flags.maxFrames, 'max-frames', true, 2);
+      const border = parseOptionalNumber(flags.border, '--border', { int: true, min: 0 });
+      const movingThreshold = parseOptionalNumber(flags.movingThreshold, '--moving-threshold', { min: 0 });
+      const maxFrames = parseOptionalNumber(flags.maxFrames, '--max-frames', { int: true, min: 2 });
       const engine: EngineName | undefined = flags.engine ? checkEngineName(flags.engine) : undefined;
       const specs = parseMethods(flags.methods);
       const sequences = await openSequences(input, { ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}), ...(maxFrames ? { maxFrames } : {}) });

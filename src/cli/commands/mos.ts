@@ -2,11 +2,11 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { ProgressReporter } from '../../util/progress.js';
-import { parsePort, serveUntilSignal } from '../../web/http.js';
+import { serveUntilSignal } from '../../web/http.js';
 import { createStudy } from '../../mos/study.js';
 import { serveStudy, DEFAULT_MAX_RATERS, DEFAULT_MAX_RATERS_PER_CLIENT } from '../../mos/server.js';
 import { formatReport, writeReport } from '../../mos/report.js';
-import { parseScale, parseCount } from '../parse.js';
+import { parseScale, parseCount, parsePort } from '../parse.js';
 
 export interface MosIo {
   out: { write(s: string): unknown };

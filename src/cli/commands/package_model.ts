@@ -6,6 +6,7 @@ import { initBackend } from '../../engine/backend.js';
 import { cardPathFor, packageRun } from '../../train/package_run.js';
 import { measurementRow } from '../../train/model_card.js';
 import { SrError } from '../../util/errors.js';
+import { parseNumber } from '../parse.js';
 
 interface Flags {
   run: string;
@@ -31,8 +32,7 @@ export function registerPackageModelCommand(program: Command): void {
     .action(async (flags: Flags) => {
       const out = resolve(flags.out);
       for (const f of [out, cardPathFor(out)]) if (existsSync(f) && !flags.force) throw new SrError(`${f} exists; add --force to replace it`);
-      const bnBatches = Number(flags.bnBatches);
-      if (!(Number.isInteger(bnBatches) && bnBatches >= 0)) throw new SrError(`--bn-batches must be a whole number >= 0, got ${flags.bnBatches}`);
+      const bnBatches = parseNumber(flags.bnBatches, '--bn-batches', { int: true, min: 0 });
       await initBackend({ backend: program.opts()['backend'] });
       const r = await packageRun({
         run: flags.run,

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import type { Queue } from 'bullmq';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
-import { SrError } from '../../util/errors.js';
 import { checkEngineName, DEFAULT_ENGINE } from '../../inference/engine.js';
 import { redisOf, redisTarget, withQueue, type RedisTarget } from '../../queue/connection.js';
 import { addBatch, DEFAULT_SEGMENT_SECONDS } from '../../queue/add.js';
@@ -12,7 +11,8 @@ import { listBatchIds, loadBatch, type BatchRecord } from '../../queue/batch.js'
 import { batchStatus, formatStatus, progressLine, type BatchStatus } from '../../queue/status.js';
 import { cancelBatch, retryBatch } from '../../queue/control.js';
 import { QueueWorker } from '../../queue/worker.js';
-import { addModelOptions, modelSettingsFromFlags, modelSpecFromFlags, parseIntFlag, type ModelFlags } from './upscale.js';
+import { addModelOptions, modelSettingsFromFlags, modelSpecFromFlags, type ModelFlags } from './upscale.js';
+import { parseNumber } from '../parse.js';
 
 interface AddFlags extends ModelFlags {
   out: string;
@@ -37,11 +37,7 @@ interface WorkerFlags {
   ffmpeg?: string;
 }
 
-function positiveSeconds(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new SrError(`--${name} must be a number of seconds >= ${min}, got '${v}'`);
-  return n;
-}
+const seconds = (v: string, flag: string, min: number) => parseNumber(v, flag, { min, unit: 'seconds' });
 
 const REDIS_HELP = 'Redis URL, redis://host:port (default $SRGAN_REDIS_URL, else redis://127.0.0.1:6379)';
 
@@ -71,13 +67,13 @@ function registerAdd(queue: Command): void {
         overlap,
         quality,
         ...(flags.codec ? { codec: flags.codec } : {}),
-        ...(flags.crf !== undefined ? { crf: parseIntFlag('crf', flags.crf, 0, 63) } : {}),
+        ...(flags.crf !== undefined ? { crf: parseNumber(flags.crf, '--crf', { int: true, min: 0, max: 63 }) } : {}),
         ...(flags.preset ? { preset: flags.preset } : {}),
         force: flags.force === true,
-        attempts: parseIntFlag('attempts', flags.attempts, 1, 100),
-        backoffMs: Math.round(positiveSeconds('backoff', flags.backoff, 0) * 1000),
+        attempts: parseNumber(flags.attempts, '--attempts', { int: true, min: 1, max: 100 }),
+        backoffMs: Math.round(seconds(flags.backoff, '--backoff', 0) * 1000),
       };
-      const segmentSeconds = positiveSeconds('segment', flags.segment, 0.01);
+      const segmentSeconds = seconds(flags.segment, '--segment', 0.01);
       const r = await withQueue(t, (q) =>
         addBatch(q, {
           inputs,
@@ -113,9 +109,9 @@ function registerWorker(queue: Command, program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg binary for video jobs (default $SRGAN_FFMPEG, then PATH)')
     .action(async (flags: WorkerFlags) => {
       const t = redisTarget(flags.redis);
-      const concurrency = parseIntFlag('concurrency', flags.concurrency, 1, 256);
-      const threads = flags.threads === undefined ? concurrency : parseIntFlag('threads', flags.threads, 1, 256);
-      const stallSeconds = positiveSeconds('stall-timeout', flags.stallTimeout, 1);
+      const concurrency = parseNumber(flags.concurrency, '--concurrency', { int: true, min: 1, max: 256 });
+      const threads = flags.threads === undefined ? concurrency : parseNumber(flags.threads, '--threads', { int: true, min: 1, max: 256 });
+      const stallSeconds = seconds(flags.stallTimeout, '--stall-timeout', 1);
       const engine = checkEngineName(flags.engine);
       await initBackend({ backend: program.opts()['backend'] as BackendRequest | undefined, quiet: true });
       const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -185,7 +181,7 @@ function registerStatus(queue: Command): void {
     .option('--interval <s>', 'seconds between looks with --wait', '1')
     .action(async (id: string | undefined, flags: { redis?: string; json?: boolean; wait?: boolean; interval: string }) => {
       const t = redisTarget(flags.redis);
-      const interval = positiveSeconds('interval', flags.interval, 0.05);
+      const interval = seconds(flags.interval, '--interval', 0.05);
       if (id === undefined) {
         const lines = await withQueue(t, async (q) => {
           const redis = await redisOf(q);

@@ -9,7 +9,7 @@ import { checkEngineName } from '../../inference/engine.js';
 import { DEFAULT_MODEL } from '../../inference/model_names.js';
 import { isInterpolation, resolveMethod } from '../../inference/methods.js';
 import { upscaleVideo } from '../../video/upscale_video.js';
-import { parseScale } from '../parse.js';
+import { parseNumber, parseScale } from '../parse.js';
 
 interface VideoFlags {
   output?: string;
@@ -25,13 +25,6 @@ interface VideoFlags {
   queue?: string;
   force?: boolean;
   progress?: boolean;
-}
-
-function intFlag(v: string | undefined, name: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) throw new SrError(`--${name} must be a whole number >= ${min}, got '${v}'`);
-  return n;
 }
 
 export function registerVideoCommand(program: Command): void {
@@ -58,8 +51,8 @@ export function registerVideoCommand(program: Command): void {
       if (!isInterpolation(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
       const method = await resolveMethod(model, {
         ...(flags.engine ? { engine: checkEngineName(flags.engine) } : {}),
-        ...(flags.threads ? { threads: intFlag(flags.threads, 'threads', 1)! } : {}),
-        ...(flags.tile ? { tileSize: intFlag(flags.tile, 'tile', 16)! } : {}),
+        ...(flags.threads ? { threads: parseNumber(flags.threads, '--threads', { int: true, min: 1 }) } : {}),
+        ...(flags.tile ? { tileSize: parseNumber(flags.tile, '--tile', { int: true, min: 16 }) } : {}),
       });
       // A model file has its own factor; --scale may only repeat it.
       const scale = flags.scale !== undefined ? parseScale(flags.scale) : (method.scale ?? 4);
@@ -77,9 +70,9 @@ export function registerVideoCommand(program: Command): void {
           scale,
           ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
           ...(flags.codec ? { codec: flags.codec } : {}),
-          ...(flags.crf !== undefined ? { crf: intFlag(flags.crf, 'crf', 0)! } : {}),
+          ...(flags.crf !== undefined ? { crf: parseNumber(flags.crf, '--crf', { int: true, min: 0 }) } : {}),
           ...(flags.preset ? { preset: flags.preset } : {}),
-          ...(flags.queue ? { queue: intFlag(flags.queue, 'queue', 1)! } : {}),
+          ...(flags.queue ? { queue: parseNumber(flags.queue, '--queue', { int: true, min: 1 }) } : {}),
           overwrite: flags.force === true,
           signal: interrupt.signal,
           onStart: (info, tools) => {
