@@ -3,6 +3,7 @@
 // no-reference NIQE (of every output and of the HR); `--alpha-sweep` evaluates network
 // interpolations between SRResNet and SRGAN and draws the perception-distortion plane.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { mkdir } from 'node:fs/promises';
 import { join, basename, resolve, parse } from 'node:path';
 import sharp from 'sharp';
@@ -130,13 +131,8 @@ async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Prom
   await writeFileAtomic(join(sheets, `${stem}.png`), await sheetPng(sheet));
 }
 
-export interface EvalIo {
-  out: { write(s: string): unknown };
-  err: { write(s: string): unknown };
-}
-
-/** `io` is for tests; the CLI writes to the process's stdout and stderr. */
-export function registerEvalCommand(program: Command, io: EvalIo = { out: process.stdout, err: process.stderr }): void {
+export function registerEvalCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('eval')
     .description("score SR methods on a folder of HR images with the field's protocol (bicubic x1/s LR, Y channel, border = scale)")

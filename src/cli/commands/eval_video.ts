@@ -1,6 +1,7 @@
 // `srgan eval-video`: per-frame PSNR/SSIM and temporal consistency (warping error, tOF) of SR
 // methods on HR video, as a table, JSON and a plot of the per-frame values (SVG and PNG).
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -82,7 +83,8 @@ function plotPanels(r: VideoEvalResult): string {
   ]);
 }
 
-export function registerEvalVideoCommand(program: Command): void {
+export function registerEvalVideoCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('eval-video')
     .description('per-frame PSNR/SSIM and temporal consistency (warping error, tOF) of SR methods on HR video')
@@ -117,7 +119,7 @@ export function registerEvalVideoCommand(program: Command): void {
           ...(movingThreshold !== undefined ? { movingThreshold } : {}),
           onFrame: (seq, t) => {
             frames++;
-            if (t === 0) process.stderr.write(`${seq} ...\n`);
+            if (t === 0) io.err.write(`${seq} ...\n`);
           },
         });
         const outDir = resolve(flags.out ?? join('eval-out', `video-${basename(resolve(input))}-x${scale}`));
@@ -133,8 +135,8 @@ export function registerEvalVideoCommand(program: Command): void {
         const svg = plotPanels(r);
         await writeFileAtomic(join(outDir, 'per-frame.svg'), svg);
         await writeFileAtomic(join(outDir, 'per-frame.png'), await sharp(Buffer.from(svg)).png().toBuffer());
-        process.stdout.write(formatVideoTable(r));
-        process.stdout.write(`results: ${join(outDir, 'results.json')}; plot: ${join(outDir, 'per-frame.png')} (${frames} frames in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+        io.out.write(formatVideoTable(r));
+        io.out.write(`results: ${join(outDir, 'results.json')}; plot: ${join(outDir, 'per-frame.png')} (${frames} frames in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
       } finally {
         await disposeMethods(methods);
       }

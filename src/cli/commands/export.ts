@@ -1,6 +1,7 @@
 // `srgan export`: a generator as a standard ONNX file (batch norm folded, NCHW, dynamic H and W;
 // see src/inference/onnx_export.ts for the graph's contract).
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { parseNumber } from '../parse.js';
 import { existsSync } from 'node:fs';
 import { SrError } from '../../util/errors.js';
@@ -21,11 +22,8 @@ interface ExportFlags {
   force?: boolean;
 }
 
-export interface ExportIo {
-  out: { write(s: string): unknown };
-}
-
-export function registerExportCommand(program: Command, io: ExportIo = { out: process.stdout }): void {
+export function registerExportCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('export')
     .description("write a generator as an ONNX model: input 'lr' NCHW [N,3,H,W] RGB in [0,1], output 'sr' NCHW [N,3,sH,sW] in [-1,1]; H, W dynamic")

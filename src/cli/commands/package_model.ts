@@ -1,5 +1,6 @@
 // `srgan package-model`: a training run as a shippable model (train/package_run.ts).
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
@@ -18,7 +19,8 @@ interface Flags {
   bnData?: string;
 }
 
-export function registerPackageModelCommand(program: Command): void {
+export function registerPackageModelCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('package-model')
     .description('ship a training run: its newest checkpoint as a float16 generator plus a model card with protocol-measured PSNR/SSIM')
@@ -42,8 +44,8 @@ export function registerPackageModelCommand(program: Command): void {
         bnBatches,
         ...(flags.bnData ? { bnData: flags.bnData } : {}),
         packagedWith: `srgan package-model --run ${flags.run} --out ${flags.out}${flags.eval ? ` --eval ${flags.eval}` : ''}`,
-        onProgress: (m) => process.stderr.write(`${m}\n`),
+        onProgress: (m) => io.err.write(`${m}\n`),
       });
-      process.stdout.write(`${r.weights}\n${r.card}\n${r.measured.map(measurementRow).join('\n')}\n`);
+      io.out.write(`${r.weights}\n${r.card}\n${r.measured.map(measurementRow).join('\n')}\n`);
     });
 }

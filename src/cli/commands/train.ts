@@ -1,12 +1,14 @@
 // `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
 // The flags, their help and their checks come from the option table (train/options.ts).
 import { Option, type Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { TRAIN_FIELDS, fieldApplies, fieldHelp, readConfigFile, resolveOptions, resolveResumedOptions, type TrainField, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
 import { abandonCheckpointSave } from '../../train/checkpoint.js';
 import { readRunConfig } from '../../train/run_dir.js';
 import { onInterrupt } from '../../util/interrupt.js';
+import { EXIT_INTERRUPTED } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/out_dir.js';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -29,7 +31,7 @@ function addTrainOptions(cmd: Command, mode: TrainMode): Command {
     .option('--no-progress', 'plain log lines instead of a progress bar');
 }
 
-async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promise<void> {
+async function runTrain(mode: TrainMode, flags: Flags, program: Command, io: Io): Promise<void> {
   const fromFile = flags['config'] ? readConfigFile(String(flags['config'])) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const [attribute, key] of flagAttributes(mode)) if (flags[attribute] !== undefined) fromFlags[key] = flags[attribute];
@@ -39,11 +41,11 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
   const opts = saved ? resolveResumedOptions(mode, saved, fromFile, fromFlags) : resolveOptions(mode, fromFile, fromFlags);
   checkOutputFolder(opts.out, '--out');
   const backend = await initBackend({ backend: program.opts()['backend'] });
-  const interrupt = onInterrupt('finishing this step and saving a checkpoint', process.stderr, () => abandonCheckpointSave(opts.out));
+  const interrupt = onInterrupt('finishing this step and saving a checkpoint', io.err, () => abandonCheckpointSave(opts.out));
   try {
     const r = await train(opts, { resume: flags['resume'] === true, signal: interrupt.signal, backend, progress: flags['progress'] !== false && process.stderr.isTTY === true });
-    if (r.lastVal) process.stdout.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.lastVal.step}\n`);
-    if (r.interrupted) process.exitCode = 130;
+    if (r.lastVal) io.out.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.lastVal.step}\n`);
+    if (r.interrupted) io.setExitCode(EXIT_INTERRUPTED);
   } finally {
     interrupt.dispose();
   }
@@ -58,9 +60,10 @@ const MODES: Array<[TrainMode, string]> = [
   ['tosr', 'temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'],
 ];
 
-export function registerTrainCommand(program: Command): void {
+export function registerTrainCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
   for (const [mode, description] of MODES) {
-    addTrainOptions(train.command(mode).description(description), mode).action((flags: Flags) => runTrain(mode, flags, program));
+    addTrainOptions(train.command(mode).description(description), mode).action((flags: Flags) => runTrain(mode, flags, program, io));
   }
 }

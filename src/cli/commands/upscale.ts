@@ -14,6 +14,7 @@
 // output's (--max-output-pixels). Ctrl-C stops at the next tile, says which files were done and
 // which were not, and exits 130.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { parseNumber, parseOptionalNumber, parseScale } from '../parse.js';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
@@ -49,13 +50,6 @@ interface UpscaleFlags extends ModelFlags {
   threads?: string;
   force?: boolean;
   progress: boolean;
-}
-
-export interface UpscaleIo {
-  out: { write(s: string): unknown };
-  err: { write(s: string): unknown };
-  /** Receives 1 when some file failed (the CLI sets process.exitCode). */
-  setExitCode(code: number): void;
 }
 
 const OUTPUT_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'tiff'];
@@ -194,7 +188,8 @@ function parseMegapixels(flag: string, v: string): number {
   return Math.round(parseNumber(v, flag, { above: 0, unit: 'megapixels' }) * 1e6);
 }
 
-export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: process.stdout, err: process.stderr, setExitCode: (c) => void (process.exitCode = c) }): void {
+export function registerUpscaleCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   const cmd = program
     .command('upscale')
     .description(`super-resolve images with a shipped model (srgan by default) or a weights file; outputs are <name>_x4.<ext> next to a single input, <folder>_x4/ for a folder, or under -o`)

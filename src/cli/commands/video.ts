@@ -1,6 +1,7 @@
 // `srgan video <in> -o <out>`: upscale every frame of a video, keeping its frame rate, frame count
 // and audio. See src/video/upscale_video.ts for how the frames stream.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { initBackend } from '../../engine/backend.js';
 import { SrError, EXIT_INTERRUPTED } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
@@ -27,7 +28,8 @@ interface VideoFlags {
   progress?: boolean;
 }
 
-export function registerVideoCommand(program: Command): void {
+export function registerVideoCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('video')
     .description('upscale a video frame by frame (ffmpeg decodes and encodes; audio is copied, frame rate and count kept)')
@@ -60,7 +62,7 @@ export function registerVideoCommand(program: Command): void {
         await method.dispose?.();
         throw new SrError(`${model} upscales x${method.scale}, but scale ${scale} was asked for`);
       }
-      const interrupt = onInterrupt('stopping and removing the unfinished output');
+      const interrupt = onInterrupt('stopping and removing the unfinished output', io.err);
       let progress: ProgressReporter | null = null;
       try {
         const r = await upscaleVideo({
@@ -77,7 +79,7 @@ export function registerVideoCommand(program: Command): void {
           signal: interrupt.signal,
           onStart: (info, tools) => {
             const audio = info.audio.length ? `audio ${info.audio.map((a) => a.codec).join(', ')} (copied)` : 'no audio';
-            process.stderr.write(
+            io.err.write(
               `${input}: ${info.codec} ${info.width}x${info.height} at ${info.fpsText} fps, ${info.frames ?? '?'}${info.framesExact ? '' : ' (estimated)'} frames, ${audio}; ` +
                 `x${scale} with ${method.name}; ffmpeg ${tools.version}\n`,
             );
@@ -86,7 +88,7 @@ export function registerVideoCommand(program: Command): void {
           onFrame: (done) => progress?.update(done),
         });
         (progress as ProgressReporter | null)?.stop();
-        process.stdout.write(
+        io.out.write(
           `wrote ${flags.output}: ${r.frames} frames, ${r.outWidth}x${r.outHeight} at ${r.info.fpsText} fps` +
             `${r.info.audio.length ? ', audio copied' : ''} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(2)} frames/s)\n`,
         );

@@ -1,5 +1,6 @@
 // `srgan web`: the upscaling studio, served on this machine and run in the browser.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { parseOptionalNumber, parsePort } from '../parse.js';
 import { SrError } from '../../util/errors.js';
 import { serveUntilSignal } from '../../web/http.js';
@@ -17,7 +18,8 @@ interface WebFlags {
   maxPixels?: string;
 }
 
-export function registerWebCommand(program: Command, io: { out: { write(s: string): unknown } } = { out: process.stdout }): void {
+export function registerWebCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('web')
     .description('the upscaling studio: drop an image in the browser, x4 with the shipped models (onnxruntime-web, WebGPU or WASM), compare, download')
