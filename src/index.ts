@@ -31,7 +31,7 @@ export {
 } from './inference/methods.js';
 
 // Training
-export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';
+export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, commandLine as trainCommandLine, readConfigFile, parseSchedule, scheduleText, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';
 export { train, modelConfigs, type TrainRunOptions, type TrainResult, type LogEntry } from './train/trainer.js';
 export { readRunConfig, readResumes, summarizeRun, type RunSummary, type ResumeRecord } from './train/run_dir.js';
 export { packageRun, type PackageRunOptions, type PackagedRun } from './train/package_run.js';

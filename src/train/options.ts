@@ -95,8 +95,8 @@ export const TRAIN_FIELDS = {
     flag: '--engine <name>', kind: 'string', oneOf: ENGINES, default: 'onnx', onResume: 'free',
     help: "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)",
   }),
-  // The defaults of workers and threads depend on the others; resolveOptions works them out.
-  workers: field<number>({ flag: '--workers <n>', kind: 'int', min: 1, default: 1, onResume: 'free', card: true, help: 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)' }),
+  // What workers and threads default to depends on the others; resolveOptions works it out.
+  workers: field<number>({ flag: '--workers <n>', kind: 'int', min: 1, default: () => availableParallelism(), onResume: 'free', card: true, help: 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)' }),
   /** onnx: intra-op threads per replica (workers x threads should match the cores). */
   threads: field<number>({ flag: '--threads <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'onnx: threads of each replica (default: the cores divided by --workers)' }),
   accumulate: field<number>({ flag: '--accumulate <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)' }),
@@ -156,8 +156,12 @@ export const fieldApplies = (f: TrainField<unknown>, mode: TrainMode): boolean =
 export function defaults(mode: TrainMode): TrainOptions {
   const o: Record<string, unknown> = { mode };
   for (const [key, f] of fieldEntries()) if (!f.sets) o[key] = typeof f.default === 'function' ? (f.default as (m: TrainMode) => unknown)(mode) : f.default;
-  o['workers'] = availableParallelism();
   return o as TrainOptions;
+}
+
+/** [[0, 1e-4], [100000, 1e-5]] -> "1e-4@0,1e-5@100000", as --lr-schedule takes it. */
+export function scheduleText(schedule: ReadonlyArray<[number, number]>): string {
+  return schedule.map(([step, rate]) => `${rate}@${step}`).join(',');
 }
 
 /** "1e-4@0,1e-5@100000" -> [[0, 1e-4], [100000, 1e-5]]: entries in increasing step order, from step 0. */
@@ -201,7 +205,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
 /** A layer's value as the option holds it: numbers from flag text, schedules from their text form. */
 function normalize(f: TrainField<unknown>, raw: unknown): unknown {
   if (f.kind === 'schedule') {
-    return typeof raw === 'string' ? parseSchedule(raw) : parseSchedule((raw as Array<[number, number]>).map(([s, r]) => `${r}@${s}`).join(','));
+    return parseSchedule(typeof raw === 'string' ? raw : scheduleText(raw as Array<[number, number]>));
   }
   // Whole numbers and ranges are checked once the layers are merged, in validate().
   return checkField(flagName(f), { kind: f.kind === 'int' ? 'number' : f.kind }, raw);
@@ -280,7 +284,7 @@ export function commandLine(c: Record<string, unknown>): string {
   for (const [key, f] of fieldEntries()) {
     const v = c[key];
     if (!f.card || !fieldApplies(f, mode) || v === undefined || v === null || v === '') continue;
-    const text = f.kind === 'schedule' ? (v as Array<[number, number]>).map(([s, r]) => `${r}@${s}`).join(',') : String(v);
+    const text = f.kind === 'schedule' ? scheduleText(v as Array<[number, number]>) : String(v);
     parts.push(`${flagName(f)} ${text}`);
   }
   return parts.join(' ');
@@ -295,7 +299,7 @@ function validate(o: TrainOptions): TrainOptions {
       if (f.required) throw new SrError(`${f.flag} is required`);
       continue;
     }
-    if (f.kind !== 'schedule') checkField(flagName(f), { kind: f.kind, ...(f.oneOf ? { oneOf: f.oneOf } : {}), ...(f.min !== undefined ? { min: f.min } : {}), ...(f.max !== undefined ? { max: f.max } : {}) }, v);
+    if (f.kind !== 'schedule') checkField(flagName(f), { ...f, kind: f.kind }, v);
     const msg = f.check?.(v);
     if (msg) throw new SrError(msg);
   }
