@@ -76,19 +76,25 @@ export function knownMethodNames(): string[] {
   return [...INTERPOLATIONS, ...SHIPPED_MODELS, 'alpha=<0..1>', '<weights.safetensors>', '<model.onnx>'];
 }
 
+/** Refuses a factor the method was not made for (a model file has its own). */
+export function checkMethodScale(m: Pick<Method, 'name' | 'scale'>, scale: number): void {
+  if (m.scale !== undefined && m.scale !== scale) throw new SrError(`method '${m.name}' upscales x${m.scale}, but x${scale} was asked for`);
+}
+
 /**
  * An Upscaler as a method (its own tiling unless `tiling` says otherwise). The caller keeps the
  * upscaler: the method's dispose() leaves it alone.
  */
 export function upscalerMethod(up: Upscaler, tiling: Pick<RunOptions, 'tileSize' | 'overlap'> = {}, name = up.model): Method {
-  return {
+  const m: Method = {
     name,
     scale: up.scale,
     run: async (image, { scale, signal }) => {
-      if (scale !== up.scale) throw new SrError(`method '${name}' upscales x${up.scale}, but x${scale} was asked for`);
+      checkMethodScale(m, scale);
       return up.upscaleImage(image, { ...tiling, ...(signal ? { signal } : {}) });
     },
   };
+  return m;
 }
 
 /**

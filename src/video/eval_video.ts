@@ -25,7 +25,7 @@ import { opticalFlow, validFlowMask, warpImage, type Flow } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';
 import { rgb24ToImage } from './upscale_video.js';
 import { VIDEO_EXTENSIONS } from './sequence_dataset.js';
-import type { Method } from '../inference/methods.js';
+import { checkMethodScale, type Method } from '../inference/methods.js';
 
 export interface SequenceSource {
   name: string;
@@ -193,7 +193,7 @@ export async function evaluateVideo(o: VideoEvalOptions): Promise<VideoEvalResul
   const scale = o.scale;
   const border = o.border ?? scale;
   const tau = o.movingThreshold ?? 1;
-  for (const m of o.methods) if (m.scale !== undefined && m.scale !== scale) throw new SrError(`method '${m.name}' upscales x${m.scale}, but the evaluation is x${scale}`);
+  for (const m of o.methods) checkMethodScale(m, scale);
   const names = o.methods.map((m) => m.name);
   const sequences: SequenceResult[] = [];
   for (const seq of o.sequences) {

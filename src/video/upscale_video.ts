@@ -17,7 +17,7 @@ import { tempPathFor, sweepStaleTemps } from '../util/atomic.js';
 import type { Image } from '../io/image.js';
 import { findFfmpeg, probeVideo, decodeFrames, FrameEncoder, outputContainer, checkAudioFits, type VideoInfo, type FfmpegTools } from './ffmpeg.js';
 import { BoundedQueue } from './queue.js';
-import type { Method } from '../inference/methods.js';
+import { checkMethodScale, type Method } from '../inference/methods.js';
 
 export interface UpscaleVideoOptions {
   input: string;
@@ -74,6 +74,8 @@ export function imageToRgb24(img: Image): Uint8Array {
 
 export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideoResult> {
   const t0 = performance.now();
+  const s = o.scale ?? o.method.scale ?? 4;
+  checkMethodScale(o.method, s);
   const output = resolve(o.output);
   outputContainer(output);
   if (resolve(o.input) === output) throw new SrError(`the output ${o.output} is the input; choose another name`);
@@ -81,7 +83,6 @@ export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideo
   const tools = await findFfmpeg(o.ffmpeg);
   const info = await probeVideo(tools, o.input);
   checkAudioFits(output, info.audio.map((a) => a.codec));
-  const s = o.scale ?? o.method.scale ?? 4;
   const outWidth = info.width * s;
   const outHeight = info.height * s;
   // As `upscale` does: a missing output folder is made (once the input is known to be good).

@@ -52,6 +52,9 @@ test('round trip with a model: frame count, frame rate, size and audio survive',
     const r = await upscaleVideo({ input: tiny, output: out, method, queue: 2, onFrame: (d) => (last = d) });
     assert.equal(r.frames, FRAMES);
     assert.ok(r.maxQueued <= 2, `queue held ${r.maxQueued} frames`);
+    // A model file has its own factor: another is refused before any work.
+    await assert.rejects(upscaleVideo({ input: tiny, output: join(root, 'rt', 'x4.mp4'), method, scale: 4 }), /method '.*g\.safetensors' upscales x2, but x4 was asked for/);
+    assert.ok(!existsSync(join(root, 'rt', 'x4.mp4')));
   } finally {
     await method.dispose?.();
   }

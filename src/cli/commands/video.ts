@@ -50,18 +50,15 @@ export function registerVideoCommand(program: Command, given: Partial<Io> = {}):
     .action(async (input: string, flags: VideoFlags) => {
       if (!flags.output) throw new SrError('say where the upscaled video goes: -o <file.mp4>');
       const model = flags.model ?? DEFAULT_MODEL;
+      const asked = flags.scale !== undefined ? parseScale(flags.scale) : undefined;
       if (!isInterpolation(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
       const method = await resolveMethod(model, {
         ...(flags.engine ? { engine: checkEngineName(flags.engine) } : {}),
         ...(flags.threads ? { threads: parseNumber(flags.threads, '--threads', { int: true, min: 1 }) } : {}),
         ...(flags.tile ? { tileSize: parseNumber(flags.tile, '--tile', { int: true, min: 16 }) } : {}),
       });
-      // A model file has its own factor; --scale may only repeat it.
-      const scale = flags.scale !== undefined ? parseScale(flags.scale) : (method.scale ?? 4);
-      if (method.scale !== undefined && method.scale !== scale) {
-        await method.dispose?.();
-        throw new SrError(`${model} upscales x${method.scale}, but scale ${scale} was asked for`);
-      }
+      // A model file has its own factor; --scale may only repeat it (upscaleVideo checks).
+      const scale = asked ?? method.scale ?? 4;
       const interrupt = onInterrupt('stopping and removing the unfinished output', io.err);
       let progress: ProgressReporter | null = null;
       try {
