@@ -263,14 +263,16 @@ export function resolveResumedOptions(mode: TrainMode, saved: Record<string, unk
   if (saved['mode'] !== mode) throw new SrError(`${out} is a '${String(saved['mode'])}' run; resume it with 'train ${String(saved['mode'])}'`);
   const base: Record<string, unknown> = {};
   for (const [key, f] of fieldEntries()) if (f.onResume !== 'session' && saved[key] !== undefined) base[key] = saved[key];
+  // A run saved before an option existed was started with its default.
+  const started = { ...defaults(mode), ...base } as Record<string, unknown>;
   for (const layer of layers) {
     for (const [key, raw] of Object.entries(layer)) {
       if (raw === undefined) continue;
       const [name, f] = lookUp(key);
       if (f.onResume !== 'fixed') continue;
       const now = normalize(f, raw);
-      if (JSON.stringify(now) !== JSON.stringify(saved[name] ?? null)) {
-        throw new SrError(`${flagName(f)} cannot change on --resume: ${out} was started with ${JSON.stringify(saved[name] ?? null)}; start a new run to train with ${JSON.stringify(now)}`);
+      if (JSON.stringify(now) !== JSON.stringify(started[name] ?? null)) {
+        throw new SrError(`${flagName(f)} cannot change on --resume: ${out} was started with ${JSON.stringify(started[name] ?? null)}; start a new run to train with ${JSON.stringify(now)}`);
       }
     }
   }

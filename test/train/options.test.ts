@@ -53,6 +53,10 @@ test('a resume keeps what the checkpoints were made with and takes new values fo
   assert.equal(again.keepCheckpoints, 3, '--keep belongs to each sitting');
   assert.throws(() => resolveResumedOptions('srresnet', saved, { out, scale: '4' }), /--scale cannot change on --resume: .* was started with 2; start a new run to train with 4/);
   assert.throws(() => resolveResumedOptions('srgan', saved, { out }), /is a 'srresnet' run; resume it with 'train srresnet'/);
+  // A run saved before --gen-init existed started with the default.
+  const { genInit: _, ...older } = saved;
+  assert.equal(resolveResumedOptions('srresnet', older, { out, genInit: 'interpolate' }).genInit, 'interpolate');
+  assert.throws(() => resolveResumedOptions('srresnet', older, { out, genInit: 'random' }), /--gen-init cannot change on --resume: .* was started with "interpolate"/);
 });
 
 test("the card's command line has the rows marked for it, for the run's mode", () => {
