@@ -170,6 +170,9 @@ test('--resume takes every option from the run, --data too; flags change only wh
   const fresh = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', join(root, 'no-data')], { encoding: 'utf8' });
   assert.equal(fresh.status, 1);
   assert.match(fresh.stderr, /^error: --data <folder> is required\n$/);
+  const nothing = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', join(root, 'no-run'), '--resume'], { encoding: 'utf8' });
+  assert.equal(nothing.status, 1);
+  assert.match(nothing.stderr, /^error: --resume: .*no-run does not exist, so there is nothing to continue; start a new run without --resume\n$/);
 });
 
 test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {

@@ -6,7 +6,7 @@ import { initBackend } from '../../engine/backend.js';
 import { TRAIN_FIELDS, fieldApplies, fieldHelp, readConfigFile, resolveOptions, resolveResumedOptions, type TrainField, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
 import { abandonCheckpointSave } from '../../train/checkpoint.js';
-import { readRunConfig } from '../../train/run_dir.js';
+import { checkRunFolder, readRunConfig } from '../../train/run_dir.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { EXIT_INTERRUPTED } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/out_dir.js';
@@ -38,6 +38,8 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command, io: Io)
   // On --resume the run's own config is the base, so a resumed run trains what it started with.
   const out = fromFlags['out'] ?? fromFile['out'];
   const saved = flags['resume'] && typeof out === 'string' ? readRunConfig(out) : null;
+  // Without a saved config there is no run to continue: say so, rather than ask for --data.
+  if (flags['resume'] && typeof out === 'string' && !saved) checkRunFolder(out, true);
   const opts = saved ? resolveResumedOptions(mode, saved, fromFile, fromFlags) : resolveOptions(mode, fromFile, fromFlags);
   checkOutputFolder(opts.out, '--out');
   const backend = await initBackend({ backend: program.opts()['backend'] });
