@@ -27,12 +27,17 @@ export { psnr, ssim, score, parseMetrics, METRIC_NAMES, DEFAULT_METRICS, type Me
 export { niqe, niqePlane, loadNiqeModel, defaultNiqeModelPath, NIQE_MODEL_ENV, NIQE_BLOCK, type NiqeModel, type NiqeOptions } from './eval/niqe.js';
 export { planePoints, planeCsv, planeSvg, type PlanePoint } from './eval/plane.js';
 export {
-  registerMethodResolver, resolveMethod, resolveMethods, knownMethodNames, alphaMethodName, alphaOfMethodName, type Method, type MethodResolver,
-} from './eval/methods.js';
+  resolveMethod, resolveMethods, disposeMethods, upscalerMethod, knownMethodNames, isInterpolation, INTERPOLATIONS, alphaMethodName, alphaOfMethodName,
+  type Method, type MethodRun, type MethodOptions, type Interpolation,
+} from './inference/methods.js';
 
 // Training
-export { resolveOptions as resolveTrainOptions, defaults as trainDefaults, readConfigFile, parseSchedule, learningRateAt, type TrainMode, type TrainOptions } from './train/options.js';
+export { resolveOptions as resolveTrainOptions, resolveResumedOptions as resolveResumedTrainOptions, defaults as trainDefaults, TRAIN_FIELDS, commandLine as trainCommandLine, readConfigFile, parseSchedule, scheduleText, learningRateAt, type TrainMode, type TrainOptions, type TrainField } from './train/options.js';
 export { train, modelConfigs, type TrainRunOptions, type TrainResult, type LogEntry } from './train/trainer.js';
+export { readRunConfig, readResumes, summarizeRun, type RunSummary, type ResumeRecord } from './train/run_dir.js';
+export { packageRun, type PackageRunOptions, type PackagedRun } from './train/package_run.js';
+export { modelCard, type ModelCardInput, type CardMeasurement } from './train/model_card.js';
+export { recalibrateBatchNorm, recalibrateOnTrainingData } from './train/precise_bn.js';
 export {
   registerObjective, getObjective, objectiveNames,
   type Objective, type Phase, type LossSettings, type GraphPhase, type TfjsPhase, type PhaseLoss,
@@ -62,7 +67,6 @@ export {
 } from './inference/model_source.js';
 export { upscaleTiled, upscaleTiledRows, planTiles, DEFAULT_TILE, DEFAULT_OVERLAP, type TileRect, type TileProgress, type TiledRunOptions, type RowSink } from './inference/tiling.js';
 export { RasterWriter, toRaster, type Raster, type RasterFile } from './io/raster.js';
-export { registerModelMethods } from './inference/eval_methods.js';
 export { runGenerator, generatorMethod } from './inference/tfjs_runner.js';
 
 // Batches on a Redis job queue (BullMQ): add, workers, status, retry, cancel

@@ -35,8 +35,6 @@ export async function buildProgram(only?: string): Promise<Command> {
     .showHelpAfterError();
   const chosen = COMMANDS.some(([name]) => name === only) ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
   for (const [, load] of chosen) (await load())(program);
-  // Lets `eval`, `mos create` and `eval-video` name srresnet, srgan or a weights file as a method.
-  if (chosen.length > 1 || !['upscale', 'export', 'web', 'info', 'queue'].includes(only!)) (await import('../inference/eval_methods.js')).registerModelMethods();
   return program;
 }
 

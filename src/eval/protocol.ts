@@ -8,7 +8,7 @@ import { checkImage, type Image } from '../image/image.js';
 import { checkScale, degrade, modcrop } from '../image/degrade.js';
 import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
 import { niqe } from './niqe.js';
-import type { Method } from './methods.js';
+import type { Method } from '../inference/methods.js';
 
 export interface ImageResult {
   name: string;
@@ -103,7 +103,7 @@ export async function evaluateImage(
   const outputs = new Map<string, Image>();
   for (const m of methods) {
     const t0 = performance.now();
-    let sr = await m.run(lr, scale);
+    let sr = await m.run(lr, { scale });
     seconds[m.name] = (performance.now() - t0) / 1000;
     checkImage(sr, `output of method '${m.name}' for ${name}`);
     if (sr.width !== hr.width || sr.height !== hr.height) {

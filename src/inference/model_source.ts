@@ -16,9 +16,8 @@ import type { NamedArray } from '../models/safetensors.js';
 import { decodeModel } from './onnx_proto.js';
 import { ONNX_META } from './onnx_export.js';
 
-export const SHIPPED_MODELS = ['srresnet', 'srgan'] as const;
-export type ShippedModel = (typeof SHIPPED_MODELS)[number];
-export const DEFAULT_MODEL: ShippedModel = 'srgan';
+import { SHIPPED_MODELS, DEFAULT_MODEL, type ShippedModel } from './model_names.js';
+export { SHIPPED_MODELS, DEFAULT_MODEL, type ShippedModel };
 
 export interface ModelSpec {
   /** 'srresnet', 'srgan' (shipped), or a path to a .safetensors weights file or an exported .onnx file. Default 'srgan'. */

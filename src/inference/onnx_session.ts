@@ -1,4 +1,5 @@
 // One ONNX Runtime session and one tile through it; shared by the main thread and the workers.
+import type { Method } from './methods.js';
 import ort from 'onnxruntime-node';
 import { ONNX_INPUT, ONNX_OUTPUT } from './onnx_export.js';
 import type { Image } from '../image/image.js';
@@ -54,7 +55,7 @@ export async function runSession(session: OrtSession, tile: Float32Array, h: num
  * input is fed as three equal channels, the [-1, 1] output mapped to [0, 1] and clipped, as the
  * TF.js runner does.
  */
-export function sessionMethod(name: string, session: OrtSession): { name: string; run: (lr: Image) => Promise<Image> } {
+export function sessionMethod(name: string, session: OrtSession): Method {
   return {
     name,
     run: async (lr) => {

@@ -4,7 +4,7 @@
 import tf = require('@tensorflow/tfjs-core');
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Image } from '../image/image.js';
-import type { Method } from '../eval/methods.js';
+import type { Method } from './methods.js';
 
 export function imageToTensor(img: Image): tf.Tensor4D {
   return tf.tidy(() => {

@@ -59,29 +59,37 @@ export function resolveConfig(input: { type: string } & Record<string, unknown>)
   }
   for (const [key, spec] of Object.entries(arch.fields)) {
     const raw = input[key] ?? spec.default;
-    out[key] = checkField(arch.name, key, spec, raw);
+    out[key] = checkField(`${arch.name}.${key}`, spec, raw);
   }
   return Object.freeze(out) as ModelConfig;
 }
 
-function checkField(arch: string, key: string, spec: FieldSpec, raw: unknown): ConfigValue {
-  const where = `${arch}.${key}`;
+/**
+ * One value against its spec; `where` names it in the message the way its reader knows it
+ * (`srresnet.scale` in a model config, `--scale` for a training flag).
+ */
+export function checkField(where: string, spec: Pick<FieldSpec, 'kind' | 'oneOf' | 'min' | 'max'>, raw: unknown): ConfigValue {
   let v: ConfigValue;
   if (spec.kind === 'int' || spec.kind === 'number') {
     const n = typeof raw === 'string' ? Number(raw) : raw;
     if (typeof n !== 'number' || !Number.isFinite(n)) throw new SrError(`${where} must be a number, got ${JSON.stringify(raw)}`);
     if (spec.kind === 'int' && !Number.isInteger(n)) throw new SrError(`${where} must be a whole number, got ${n}`);
-    if (spec.min !== undefined && n < spec.min) throw new SrError(`${where} must be at least ${spec.min}, got ${n}`);
-    if (spec.max !== undefined && n > spec.max) throw new SrError(`${where} must be at most ${spec.max}, got ${n}`);
+    const what = spec.kind === 'int' ? 'a whole number ' : '';
+    if (spec.min !== undefined && n < spec.min) throw new SrError(`${where} must be ${what}>= ${spec.min}, got ${n}`);
+    if (spec.max !== undefined && n > spec.max) throw new SrError(`${where} must be ${what}<= ${spec.max}, got ${n}`);
     v = n;
   } else if (spec.kind === 'boolean') {
     if (typeof raw !== 'boolean') throw new SrError(`${where} must be true or false, got ${JSON.stringify(raw)}`);
     v = raw;
   } else {
-    if (typeof raw !== 'string') throw new SrError(`${where} must be a string, got ${JSON.stringify(raw)}`);
+    if (typeof raw !== 'string') throw new SrError(`${where} must be text, got ${JSON.stringify(raw)}`);
     v = raw;
   }
-  if (spec.oneOf && !spec.oneOf.includes(v)) throw new SrError(`${where} must be one of ${spec.oneOf.join(', ')}, got ${v}`);
+  if (spec.oneOf && !spec.oneOf.includes(v)) {
+    const choices = spec.oneOf.map(String);
+    const list = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : choices.join('');
+    throw new SrError(`${where} must be ${list}, got ${typeof v === 'string' ? `'${v}'` : v}`);
+  }
   return v;
 }
 

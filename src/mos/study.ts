@@ -16,7 +16,7 @@ import { packageVersion } from '../util/package_info.js';
 import { listImages, loadImage, saveImage } from '../io/image.js';
 import { toUint8, type Image } from '../image/image.js';
 import { degrade, modcrop } from '../image/degrade.js';
-import { resolveMethod, type Method } from '../eval/methods.js';
+import { disposeMethods, resolveMethod, type Method } from '../inference/methods.js';
 import { StudyDb, type ItemRole, type ItemRow } from './db.js';
 
 export const MANIFEST = 'study.json';
@@ -107,82 +107,86 @@ export async function createStudy(opts: CreateOptions): Promise<StudyManifest> {
   const methodNames = names.includes(HR) ? names : [...names, HR];
   // Resolve every name before any image work, so a typo fails at once.
   const methods = new Map<string, Method>();
-  for (const n of methodNames) if (n !== HR) methods.set(n, await resolveMethod(n));
-  const nearest = methods.get('nearest') ?? (await resolveMethod('nearest'));
-
-  const files = await listImages(opts.data);
-  const calibrationFile = await calibrationImage(opts.calibration, files, scale);
-
-  await mkdir(dirname(out), { recursive: true });
-  sweepStaleTemps(dirname(out));
-  const tmp = tempPathFor(out);
-  await mkdir(join(tmp, IMAGES), { recursive: true });
-  let db: StudyDb | undefined;
   try {
-    const taken = new Set<string>();
-    const items: ItemRow[] = [];
-    const images: StudyImage[] = [];
-    const total = files.length * methodNames.length + 2;
-    let done = 0;
-    const save = async (img: Image, image: string, method: string, role: ItemRole): Promise<void> => {
-      const id = newId(taken);
-      const file = `${IMAGES}/${id}.png`;
-      await saveImage(img, join(tmp, file));
-      items.push({ id, image, method, role, file });
-      opts.onProgress?.(++done, total, `${image} ${role === 'study' ? method : role}`);
-    };
-    const seen = new Set<string>();
-    for (const f of files) {
-      const name = basename(f);
-      if (seen.has(name)) throw new SrError(`two images are named ${name}`);
-      seen.add(name);
-      const hr = modcrop(await loadImage(f), scale);
-      const lr = degrade(hr, scale);
-      images.push({ name, width: hr.width, height: hr.height, channels: hr.channels });
-      for (const m of methodNames) {
-        let sr: Image;
-        if (m === HR) sr = hr;
-        else {
-          sr = await methods.get(m)!.run(lr, scale);
-          if (sr.width !== hr.width || sr.height !== hr.height) {
-            throw new SrError(`method '${m}' turned the ${lr.width}x${lr.height} LR of ${name} into ${sr.width}x${sr.height}; x${scale} needs ${hr.width}x${hr.height}`);
-          }
-        }
-        await save(sr, name, m, 'study');
-      }
-    }
-    // Calibration copies get ids of their own: were they study ids, a rater who remembers the
-    // calibration URL would know which method a study image is.
-    const calName = basename(calibrationFile);
-    const calHr = modcrop(await loadImage(calibrationFile), scale);
-    await save(await nearest.run(degrade(calHr, scale), scale), calName, 'nearest', 'calibration-low');
-    await save(calHr, calName, HR, 'calibration-high');
+    for (const n of methodNames) if (n !== HR) methods.set(n, await resolveMethod(n));
+    const nearest = methods.get('nearest') ?? (await resolveMethod('nearest'));
 
-    const manifest: StudyManifest = {
-      format: 'srgan-js mos study',
-      version: 1,
-      tool: `srgan-js ${packageVersion()}`,
-      created: new Date().toISOString(),
-      scale,
-      dataset: basename(resolve(opts.data)),
-      protocol: `HR mod-cropped to a multiple of ${scale}; LR = MATLAB imresize(HR, 1/${scale}, bicubic) on uint8; every method upscales that LR x${scale}; 'hr' is the mod-cropped original`,
-      methods: methodNames,
-      images,
-      items,
-      calibration: { image: calName, low: items[items.length - 2]!.id, high: items[items.length - 1]!.id },
-    };
-    db = StudyDb.open(join(tmp, DATABASE), { create: true });
-    db.insertItems(items);
-    db.setMeta('created', manifest.created);
-    db.close();
-    db = undefined;
-    await writeFileAtomic(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-    await rename(tmp, out);
-    return manifest;
-  } catch (err) {
-    db?.close();
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
+    const files = await listImages(opts.data);
+    const calibrationFile = await calibrationImage(opts.calibration, files, scale);
+
+    await mkdir(dirname(out), { recursive: true });
+    sweepStaleTemps(dirname(out));
+    const tmp = tempPathFor(out);
+    await mkdir(join(tmp, IMAGES), { recursive: true });
+    let db: StudyDb | undefined;
+    try {
+      const taken = new Set<string>();
+      const items: ItemRow[] = [];
+      const images: StudyImage[] = [];
+      const total = files.length * methodNames.length + 2;
+      let done = 0;
+      const save = async (img: Image, image: string, method: string, role: ItemRole): Promise<void> => {
+        const id = newId(taken);
+        const file = `${IMAGES}/${id}.png`;
+        await saveImage(img, join(tmp, file));
+        items.push({ id, image, method, role, file });
+        opts.onProgress?.(++done, total, `${image} ${role === 'study' ? method : role}`);
+      };
+      const seen = new Set<string>();
+      for (const f of files) {
+        const name = basename(f);
+        if (seen.has(name)) throw new SrError(`two images are named ${name}`);
+        seen.add(name);
+        const hr = modcrop(await loadImage(f), scale);
+        const lr = degrade(hr, scale);
+        images.push({ name, width: hr.width, height: hr.height, channels: hr.channels });
+        for (const m of methodNames) {
+          let sr: Image;
+          if (m === HR) sr = hr;
+          else {
+            sr = await methods.get(m)!.run(lr, { scale });
+            if (sr.width !== hr.width || sr.height !== hr.height) {
+              throw new SrError(`method '${m}' turned the ${lr.width}x${lr.height} LR of ${name} into ${sr.width}x${sr.height}; x${scale} needs ${hr.width}x${hr.height}`);
+            }
+          }
+          await save(sr, name, m, 'study');
+        }
+      }
+      // Calibration copies get ids of their own: were they study ids, a rater who remembers the
+      // calibration URL would know which method a study image is.
+      const calName = basename(calibrationFile);
+      const calHr = modcrop(await loadImage(calibrationFile), scale);
+      await save(await nearest.run(degrade(calHr, scale), { scale }), calName, 'nearest', 'calibration-low');
+      await save(calHr, calName, HR, 'calibration-high');
+
+      const manifest: StudyManifest = {
+        format: 'srgan-js mos study',
+        version: 1,
+        tool: `srgan-js ${packageVersion()}`,
+        created: new Date().toISOString(),
+        scale,
+        dataset: basename(resolve(opts.data)),
+        protocol: `HR mod-cropped to a multiple of ${scale}; LR = MATLAB imresize(HR, 1/${scale}, bicubic) on uint8; every method upscales that LR x${scale}; 'hr' is the mod-cropped original`,
+        methods: methodNames,
+        images,
+        items,
+        calibration: { image: calName, low: items[items.length - 2]!.id, high: items[items.length - 1]!.id },
+      };
+      db = StudyDb.open(join(tmp, DATABASE), { create: true });
+      db.insertItems(items);
+      db.setMeta('created', manifest.created);
+      db.close();
+      db = undefined;
+      await writeFileAtomic(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+      await rename(tmp, out);
+      return manifest;
+    } catch (err) {
+      db?.close();
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  } finally {
+    await disposeMethods(methods.values());
   }
 }
 

@@ -12,7 +12,7 @@ import type { Queue } from 'bullmq';
 import { SrError } from '../util/errors.js';
 import type { ImageFormat } from '../io/image.js';
 import { loadModelSource, SHIPPED_MODELS, type ModelSpec } from '../inference/model_source.js';
-import { INTERPOLATIONS } from '../video/frame_upscaler.js';
+import { isInterpolation } from '../inference/methods.js';
 import { checkAudioFits, findFfmpeg, probeVideo, type VideoInfo } from '../video/ffmpeg.js';
 import { deleteBatch, newBatchId, saveBatch, setBatchFields, type BatchItem, type BatchOptions, type BatchRecord } from './batch.js';
 import { itemJobs } from './jobs.js';
@@ -40,10 +40,6 @@ export interface AddResult {
   batch: BatchRecord;
   /** Jobs queued now (a video's join is queued later, by its last segment). */
   jobs: number;
-}
-
-function isInterpolation(model: string | undefined): boolean {
-  return model !== undefined && (INTERPOLATIONS as readonly string[]).includes(model);
 }
 
 /** Model files become absolute paths (workers run elsewhere); names of shipped models stay names. */

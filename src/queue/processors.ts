@@ -14,7 +14,7 @@ import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import { upscaleFile } from '../inference/upscale.js';
 import { findFfmpeg } from '../video/ffmpeg.js';
 import { upscaleVideo } from '../video/upscale_video.js';
-import { createFrameUpscaler, frameUpscalerOf, INTERPOLATIONS } from '../video/frame_upscaler.js';
+import { isInterpolation, resolveMethod, upscalerMethod } from '../inference/methods.js';
 import { batchStopped, isSegmentDone, loadBatchItem, segmentDone } from './batch.js';
 import { joinJob, type ImageJobData, type JobData, type JoinJobData, type SegmentJobData } from './jobs.js';
 import { joinSegments } from './segments.js';
@@ -101,16 +101,15 @@ async function processSegment(ctx: ProcessContext, job: Job, d: SegmentJobData, 
     await removeStaleTemps(d.output);
     if (!existsSync(d.output)) {
       const model = d.model.model ?? '';
-      const lease = (INTERPOLATIONS as readonly string[]).includes(model) ? null : await ctx.upscalers.acquire(d.model, d.engine);
-      const upscaler = lease
-        ? frameUpscalerOf(lease.upscaler, { tileSize: d.tileSize, overlap: d.overlap })
-        : await createFrameUpscaler({ model, ...(d.model.scale !== undefined ? { scale: d.model.scale } : {}) });
+      const lease = isInterpolation(model) ? null : await ctx.upscalers.acquire(d.model, d.engine);
+      const method = lease ? upscalerMethod(lease.upscaler, { tileSize: d.tileSize, overlap: d.overlap }) : await resolveMethod(model);
       let lastReport = 0;
       try {
         const r = await upscaleVideo({
           input: d.input,
           output: d.output,
-          upscaler,
+          method,
+          ...(d.model.scale !== undefined ? { scale: d.model.scale } : {}),
           rate: d.rate,
           overwrite: true, // a stale complete file of a dead attempt cannot be here: it was checked above
           signal,
@@ -127,7 +126,7 @@ async function processSegment(ctx: ProcessContext, job: Job, d: SegmentJobData, 
         result = { output: d.output, frames: r.frames, width: r.outWidth, height: r.outHeight };
       } finally {
         if (lease) lease.release();
-        else await upscaler.dispose();
+        else await method.dispose?.();
       }
     }
   }

@@ -34,13 +34,16 @@ export interface CheckpointContent {
   dConfig?: ModelConfig;
 }
 
+const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
+
+/** A checkpoint folder's generator, loadable like any weights file. */
+export const checkpointGenerator = (dir: string): string => join(dir, 'generator.safetensors');
+
 /** The generator a checkpoint ships: its weight average where it has one. */
 export const EMA_FILE = 'generator_ema.safetensors';
 export function shippedGenerator(dir: string): string {
-  return existsSync(join(dir, EMA_FILE)) ? join(dir, EMA_FILE) : join(dir, 'generator.safetensors');
+  return existsSync(join(dir, EMA_FILE)) ? join(dir, EMA_FILE) : checkpointGenerator(dir);
 }
-
-const name = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
 function fsyncDir(dir: string): void {
   try {
@@ -60,7 +63,7 @@ export async function saveCheckpoint(runDir: string, c: CheckpointContent, keep:
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const meta = (config: ModelConfig) => ({ format: FORMAT_TAG, config: JSON.stringify(config), step: String(c.state.step) });
-  await writeSafetensors(join(tmp, 'generator.safetensors'), c.g, meta(c.gConfig), 'float32');
+  await writeSafetensors(checkpointGenerator(tmp), c.g, meta(c.gConfig), 'float32');
   if (c.gEma) await writeSafetensors(join(tmp, EMA_FILE), c.gEma, meta(c.gConfig), 'float32');
   if (c.d && c.dConfig) await writeSafetensors(join(tmp, 'discriminator.safetensors'), c.d, meta(c.dConfig), 'float32');
   await writeSafetensors(join(tmp, 'optimizer.safetensors'), c.opt, { step: String(c.state.step) }, 'float32');
@@ -150,7 +153,7 @@ export function loadCheckpoint(dir: string): { state: CheckpointState; g: NamedA
   const arrays = (f: string) => [...readSafetensors(join(dir, f)).tensors.values()];
   return {
     state,
-    g: arrays('generator.safetensors'),
+    g: [...readSafetensors(checkpointGenerator(dir)).tensors.values()],
     ...(existsSync(join(dir, EMA_FILE)) ? { gEma: arrays(EMA_FILE) } : {}),
     ...(existsSync(join(dir, 'discriminator.safetensors')) ? { d: arrays('discriminator.safetensors') } : {}),
     opt: arrays('optimizer.safetensors'),

@@ -4,6 +4,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { SrError, closest } from '../util/errors.js';
+import { checkField } from '../models/registry.js';
 import type { ContentLoss } from '../losses/perceptual.js';
 import { PIXEL_LOSSES, type PixelLoss } from '../losses/pixel.js';
 import { ENGINES, type EngineName } from './engine.js';
@@ -17,94 +18,173 @@ export function isVideoMode(mode: TrainMode): mode is 'sosr' | 'tosr' {
   return mode === 'sosr' || mode === 'tosr';
 }
 
-export interface TrainOptions {
-  mode: TrainMode;
-  data: string;
-  out: string;
-  val?: string;
-  scale: number;
-  steps: number;
-  batch: number;
-  patch: number;
-  /** Piecewise-constant learning rate: [[fromStep, rate], ...] sorted by step. */
-  lrSchedule: Array<[number, number]>;
-  /** 'cosine': the schedule's rate annealed along a half cosine to 1% of it at --steps; 'none': as scheduled. */
-  lrDecay: LrDecay;
-  beta1: number;
-  workers: number;
-  accumulate: number;
-  seed: number;
-  blocks: number;
-  channels: number;
-  discChannels: number;
-  content: ContentLoss;
-  /** The generator's pixel loss: the paper's MSE or L1 (srresnet, and srgan with content mse). */
-  pixelLoss: PixelLoss;
-  vggWeights?: string;
-  advWeight: number;
-  init?: string;
-  /** How a generator without --init starts: 'interpolate' (SRResNet as a linear interpolator) or 'random'. */
-  genInit: GenInit;
-  logEvery: number;
-  valEvery: number;
-  ckptEvery: number;
-  keepCheckpoints: number;
-  dataWorkers: number;
-  /** tosr: lambda, the weight of the two temporal terms */
-  temporalWeight: number;
-  /** sosr: eps, how much a static pixel still counts (see src/video/samples.ts motionWeights) */
-  motionEps: number;
-  /** sosr/tosr: frames decoded from the start of each training video */
-  videoFrames: number;
-  /** What computes the gradients: ONNX Runtime's native kernels, or TF.js (the reference). */
-  engine: EngineName;
-  /** onnx: intra-op threads per replica (workers x threads should match the cores). */
-  threads: number;
-  /** Decay of the generator's weight average (0: none); the average is validated and shipped. */
-  ema: number;
-}
+export const GEN_INITS = ['interpolate', 'random'] as const;
+export type GenInit = (typeof GEN_INITS)[number];
 
 export const LR_DECAYS = ['none', 'cosine'] as const;
 export type LrDecay = (typeof LR_DECAYS)[number];
 
-export const GEN_INITS = ['interpolate', 'random'] as const;
-export type GenInit = (typeof GEN_INITS)[number];
+/**
+ * What a `--resume` may do with an option: 'free' options take a new value from the flags or the
+ * config file; 'fixed' ones are what the checkpoints were made with (the network, the start), so a
+ * different value is an error; 'session' ones belong to this sitting, never read back from the run.
+ */
+export type OnResume = 'free' | 'fixed' | 'session';
+
+/** One training option: everything the defaults, validation, flags and model card need to know. */
+export interface TrainField<T> {
+  /** The flag as commander reads it, e.g. '--log-every <n>'. */
+  flag: string;
+  /** 'schedule' is text like 1e-4@0,1e-5@100000 (parseSchedule); the others validate as models/registry.ts fields. */
+  kind: 'int' | 'number' | 'string' | 'schedule';
+  default: T | ((mode: TrainMode) => T);
+  oneOf?: readonly (number | string)[];
+  min?: number;
+  max?: number;
+  /** What a FieldSpec cannot say (an open bound, a file that must exist): the error text, or undefined. */
+  check?: (v: NonNullable<T>) => string | undefined;
+  required?: boolean;
+  /** The `train` subcommands that take the flag; all when absent. */
+  modes?: readonly TrainMode[];
+  help: string | ((mode: TrainMode) => string);
+  onResume: OnResume;
+  /**
+   * Written into the model card's command line (cli/commands/package_model.ts); 'changed': only
+   * where the run set it to other than its default (options newer than most cards).
+   */
+  card?: boolean | 'changed';
+  /** A flag that sets another option rather than its own (--lr sets the schedule). */
+  sets?: (v: NonNullable<T>) => Partial<TrainOptions>;
+}
+
+const field = <T>(f: TrainField<T>): TrainField<T> => f;
+const VIDEO_MODES = ['sosr', 'tosr'] as const;
+const notFound = (flag: string, what: string) => (p: string) => (existsSync(p) ? undefined : `${flag} ${p}: ${what}`);
+const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/**
+ * Every training option, in the order of `srgan train --help`. Adding an option is adding a row
+ * here (and reading it where it takes effect).
+ */
+export const TRAIN_FIELDS = {
+  data: field<string>({
+    flag: '--data <folder>', kind: 'string', default: '', required: true, onResume: 'free', card: true,
+    help: (m) => (isVideoMode(m) ? 'folder of HR photos (sequences are synthesised from them) and/or videos' : "folder of HR training images (several: 'a,b')"),
+    check: (d) => dataFolders(d).filter((dir) => !isFolder(dir)).map((dir) => `--data ${dir}: no such folder`)[0],
+  }),
+  out: field<string>({ flag: '--out <run folder>', kind: 'string', default: '', required: true, onResume: 'session', card: true, help: 'where checkpoints, logs, curves and samples go' }),
+  val: field<string | undefined>({
+    flag: '--val <folder>', kind: 'string', default: undefined, onResume: 'free', card: true,
+    help: 'HR images for validation (PSNR/SSIM with the evaluation protocol)',
+    check: (d) => (isFolder(d) ? undefined : `--val ${d}: no such folder`),
+  }),
+  scale: field<number>({ flag: '--scale <n>', kind: 'int', default: 4, oneOf: [2, 4, 8], onResume: 'fixed', card: true, help: 'upscaling factor: 2, 4 or 8 (default 4)' }),
+  steps: field<number>({ flag: '--steps <n>', kind: 'int', min: 1, default: (m) => (m === 'srgan' ? 200_000 : 1_000_000), onResume: 'free', card: true, help: 'total training steps' }),
+  batch: field<number>({ flag: '--batch <n>', kind: 'int', min: 1, default: 16, onResume: 'free', card: true, help: 'images per step (default 16)' }),
+  patch: field<number>({ flag: '--patch <n>', kind: 'int', min: 1, default: 96, onResume: 'free', card: true, help: 'HR crop side (default 96)' }),
+  lr: field<number | undefined>({
+    flag: '--lr <rate>', kind: 'number', default: undefined, onResume: 'free', help: 'constant learning rate (default 1e-4)',
+    check: (r) => (r > 0 ? undefined : `--lr must be a positive number, got ${r}`),
+    sets: (r) => ({ lrSchedule: [[0, r]] }),
+  }),
+  /** Piecewise-constant learning rate: [[fromStep, rate], ...] sorted by step. */
+  lrSchedule: field<Array<[number, number]>>({
+    flag: '--lr-schedule <list>', kind: 'schedule', onResume: 'free', card: true, help: "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'",
+    // The paper: SRResNet 1e-4 throughout; SRGAN 1e-4 for 1e5 steps, then 1e-5.
+    default: (m) => (m === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]]),
+  }),
+  /** 'cosine': the schedule's rate annealed along a half cosine to 1% of it at --steps. */
+  lrDecay: field<LrDecay>({
+    flag: '--lr-decay <kind>', kind: 'string', oneOf: LR_DECAYS, default: 'none', onResume: 'free', card: 'changed',
+    help: "'cosine': anneal the scheduled rate to 1% of it at --steps, fitting the schedule to the step budget; 'none' (default none)",
+  }),
+  beta1: field<number>({
+    flag: '--beta1 <b>', kind: 'number', min: 0, default: 0.9, onResume: 'free', help: 'Adam beta1 (default 0.9)',
+    check: (b) => (b < 1 ? undefined : `--beta1 must be in [0, 1), got ${b}`),
+  }),
+  /** What computes the gradients: ONNX Runtime's native kernels, or TF.js (the reference). */
+  engine: field<EngineName>({
+    flag: '--engine <name>', kind: 'string', oneOf: ENGINES, default: 'onnx', onResume: 'free',
+    help: "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)",
+  }),
+  // What workers and threads default to depends on the others; resolveOptions works it out.
+  workers: field<number>({ flag: '--workers <n>', kind: 'int', min: 1, default: () => availableParallelism(), onResume: 'free', card: true, help: 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)' }),
+  /** onnx: intra-op threads per replica (workers x threads should match the cores). */
+  threads: field<number>({ flag: '--threads <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'onnx: threads of each replica (default: the cores divided by --workers)' }),
+  accumulate: field<number>({ flag: '--accumulate <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)' }),
+  seed: field<number>({ flag: '--seed <n>', kind: 'int', min: 0, default: 1, onResume: 'fixed', card: true, help: 'seed for weights and data (default 1)' }),
+  /** How a generator without --init starts: 'interpolate' (SRResNet as a linear interpolator) or 'random'. */
+  genInit: field<GenInit>({
+    flag: '--gen-init <kind>', kind: 'string', oneOf: GEN_INITS, default: 'interpolate', onResume: 'fixed',
+    help: "generator start without --init: 'interpolate' (SRResNet begins as linear x2 per stage) or 'random' (default interpolate)",
+  }),
+  blocks: field<number>({ flag: '--blocks <n>', kind: 'int', min: 1, default: 16, onResume: 'fixed', help: 'residual blocks of the generator (default 16)' }),
+  channels: field<number>({ flag: '--channels <n>', kind: 'int', min: 1, default: 64, onResume: 'fixed', help: 'generator feature channels (default 64)' }),
+  logEvery: field<number>({ flag: '--log-every <n>', kind: 'int', min: 1, default: 10, onResume: 'free', help: 'steps between log lines (default 10)' }),
+  valEvery: field<number>({ flag: '--val-every <n>', kind: 'int', min: 1, default: 500, onResume: 'free', help: 'steps between validations (default 500)' }),
+  ckptEvery: field<number>({ flag: '--ckpt-every <n>', kind: 'int', min: 1, default: 200, onResume: 'free', help: 'steps between checkpoints (default 200)' }),
+  keepCheckpoints: field<number>({ flag: '--keep <n>', kind: 'int', min: 1, default: 3, onResume: 'session', help: 'checkpoints kept (default 3)' }),
+  dataWorkers: field<number>({ flag: '--data-workers <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'threads decoding and cropping images (default 1)' }),
+  init: field<string | undefined>({
+    flag: '--init <weights>', kind: 'string', default: undefined, onResume: 'fixed', card: true,
+    help: (m) =>
+      m === 'srresnet' ? 'generator weights to start from (fine-tuning; default: seeded random weights)'
+      : m === 'srgan' ? 'SRResNet weights to start the generator from (the paper does)'
+      : 'generator weights to start from (e.g. a trained SRResNet)',
+    check: notFound('--init', 'weights file not found'),
+  }),
+  /** The generator's pixel loss: the paper's MSE, or L1 (srresnet, and srgan with --content mse). */
+  pixelLoss: field<PixelLoss>({
+    flag: '--pixel-loss <kind>', kind: 'string', oneOf: PIXEL_LOSSES, default: 'mse', modes: ['srresnet', 'srgan'], onResume: 'free', card: 'changed',
+    help: (m) => (m === 'srgan' ? 'with --content mse: the pixel term, mse or l1 (default mse)' : 'mse (the paper) or l1 (as BasicSR trains MSRResNet) (default mse)'),
+  }),
+  /** Decay of the generator's weight average (0: none); the average is validated and shipped. */
+  ema: field<number>({
+    flag: '--ema <decay>', kind: 'number', min: 0, default: 0, onResume: 'free', card: 'changed',
+    help: 'keep an exponential moving average of the generator weights with this decay (e.g. 0.999); it is validated and shipped (default 0: none)',
+    check: (d) => (d < 1 ? undefined : `--ema must be a decay in [0, 1) (0: no average; 0.999 is usual), got ${d}`),
+  }),
+  content: field<ContentLoss>({ flag: '--content <loss>', kind: 'string', oneOf: ['mse', 'vgg22', 'vgg54'], default: 'mse', modes: ['srgan'], onResume: 'fixed', card: true, help: 'content loss: mse, vgg22 or vgg54 (default mse)' }),
+  vggWeights: field<string | undefined>({
+    flag: '--vgg-weights <file>', kind: 'string', default: undefined, modes: ['srgan'], onResume: 'free',
+    help: 'VGG19 ImageNet weights (Keras .h5 or TF.js folder) for vgg22/vgg54',
+  }),
+  advWeight: field<number>({ flag: '--adv-weight <w>', kind: 'number', min: 0, default: 1e-3, modes: ['srgan'], onResume: 'free', card: true, help: 'weight of the adversarial loss (default 1e-3)' }),
+  discChannels: field<number>({ flag: '--disc-channels <n>', kind: 'int', min: 1, default: 64, modes: ['srgan'], onResume: 'fixed', help: 'discriminator base channels (default 64)' }),
+  /** sosr/tosr: frames decoded from the start of each training video */
+  videoFrames: field<number>({ flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: VIDEO_MODES, onResume: 'free', help: 'frames decoded from the start of each training video (default 32)' }),
+  /** sosr: eps, how much a static pixel still counts (see src/video/samples.ts motionWeights) */
+  motionEps: field<number>({
+    flag: '--motion-eps <e>', kind: 'number', default: 0.1, modes: ['sosr'], onResume: 'free',
+    help: 'how much static pixels still count: w = (eps + |f|/m) / mean(eps + |f|/m), m = max(mean |f|, 1 px) (default 0.1)',
+    check: (e) => (e > 0 ? undefined : `--motion-eps must be > 0 (static pixels must still count), got ${e}`),
+  }),
+  /** tosr: lambda, the weight of the two temporal terms */
+  temporalWeight: field<number>({ flag: '--temporal-weight <lambda>', kind: 'number', min: 0, default: 1, modes: ['tosr'], onResume: 'free', help: 'weight of the two temporal terms (default 1)' }),
+};
+
+type Fields = typeof TRAIN_FIELDS;
+type ValueOf<F> = F extends TrainField<infer T> ? T : never;
+export type TrainFieldName = keyof Fields;
+
+/** The resolved options of a run, one member per row of TRAIN_FIELDS (--lr lands in lrSchedule). */
+export type TrainOptions = { mode: TrainMode } & { [K in Exclude<TrainFieldName, 'lr'>]: ValueOf<Fields[K]> };
+
+const fieldEntries = () => Object.entries(TRAIN_FIELDS) as Array<[TrainFieldName, TrainField<unknown>]>;
+/** The option name first in a flag: '--log-every <n>' -> '--log-every'. */
+export const flagName = (f: TrainField<unknown>): string => f.flag.split(' ')[0]!;
+export const fieldHelp = (f: TrainField<unknown>, mode: TrainMode): string => (typeof f.help === 'function' ? f.help(mode) : f.help);
+export const fieldApplies = (f: TrainField<unknown>, mode: TrainMode): boolean => !f.modes || f.modes.includes(mode);
 
 export function defaults(mode: TrainMode): TrainOptions {
-  return {
-    mode,
-    data: '',
-    out: '',
-    scale: 4,
-    steps: mode === 'srgan' ? 200_000 : 1_000_000,
-    batch: 16,
-    patch: 96,
-    // The paper: SRResNet 1e-4 throughout; SRGAN 1e-4 for 1e5 steps, then 1e-5.
-    lrSchedule: mode === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]],
-    lrDecay: 'none',
-    beta1: 0.9,
-    workers: availableParallelism(),
-    accumulate: 1,
-    seed: 1,
-    blocks: 16,
-    channels: 64,
-    discChannels: 64,
-    content: 'mse',
-    pixelLoss: 'mse',
-    advWeight: 1e-3,
-    genInit: 'interpolate',
-    logEvery: 10,
-    valEvery: 500,
-    ckptEvery: 200,
-    keepCheckpoints: 3,
-    dataWorkers: 1,
-    temporalWeight: 1,
-    motionEps: 0.1,
-    videoFrames: 32,
-    engine: 'onnx',
-    threads: 1,
-    ema: 0,
-  };
+  const o: Record<string, unknown> = { mode };
+  for (const [key, f] of fieldEntries()) if (!f.sets) o[key] = typeof f.default === 'function' ? (f.default as (m: TrainMode) => unknown)(mode) : f.default;
+  return o as TrainOptions;
+}
+
+/** [[0, 1e-4], [100000, 1e-5]] -> "1e-4@0,1e-5@100000", as --lr-schedule takes it. */
+export function scheduleText(schedule: ReadonlyArray<[number, number]>): string {
+  return schedule.map(([step, rate]) => `${rate}@${step}`).join(',');
 }
 
 /** "1e-4@0,1e-5@100000" -> [[0, 1e-4], [100000, 1e-5]]: entries in increasing step order, from step 0. */
@@ -154,77 +234,119 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads', 'ema'] as const;
-const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode', 'engine', 'pixelLoss', 'lrDecay'] as const;
+/** A layer's value as the option holds it: numbers from flag text, schedules from their text form. */
+function normalize(f: TrainField<unknown>, raw: unknown): unknown {
+  if (f.kind === 'schedule') {
+    return parseSchedule(typeof raw === 'string' ? raw : scheduleText(raw as Array<[number, number]>));
+  }
+  // Whole numbers and ranges are checked once the layers are merged, in validate().
+  return checkField(flagName(f), { kind: f.kind === 'int' ? 'number' : f.kind }, raw);
+}
+
+function lookUp(key: string): [TrainFieldName, TrainField<unknown>] {
+  const f = (TRAIN_FIELDS as Record<string, TrainField<unknown>>)[key];
+  if (f) return [key as TrainFieldName, f];
+  const hint = closest(key, Object.keys(TRAIN_FIELDS));
+  throw new SrError(`unknown training option '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+}
 
 /**
  * Merges layers of settings (later wins) into validated options. Accepted keys are the
- * TrainOptions fields, plus `lr` (a constant rate) and `lrSchedule` as text or pairs.
+ * TRAIN_FIELDS names (`lr`, a constant rate; `lrSchedule` as text or pairs).
  */
 export function resolveOptions(mode: TrainMode, ...layers: Array<Record<string, unknown>>): TrainOptions {
-  const o: TrainOptions = defaults(mode);
-  const known = new Set<string>([...NUMBER_FIELDS, ...STRING_FIELDS, 'lr', 'lrSchedule']);
+  const o = defaults(mode) as unknown as Record<string, unknown>;
   for (const layer of layers) {
     for (const [key, raw] of Object.entries(layer)) {
       if (raw === undefined) continue;
-      if (!known.has(key)) {
-        const hint = closest(key, [...known]);
-        throw new SrError(`unknown training option '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
-      }
-      if ((NUMBER_FIELDS as readonly string[]).includes(key)) {
-        const n = typeof raw === 'string' ? Number(raw) : raw;
-        if (typeof n !== 'number' || !Number.isFinite(n)) throw new SrError(`option ${key} must be a number, got ${JSON.stringify(raw)}`);
-        (o as unknown as Record<string, number>)[key] = n;
-      } else if (key === 'lr') {
-        const n = Number(raw);
-        if (!(n > 0)) throw new SrError(`option lr must be a positive number, got ${JSON.stringify(raw)}`);
-        o.lrSchedule = [[0, n]];
-      } else if (key === 'lrSchedule') {
-        o.lrSchedule = typeof raw === 'string' ? parseSchedule(raw) : parseSchedule((raw as Array<[number, number]>).map(([s, r]) => `${r}@${s}`).join(','));
-      } else {
-        if (typeof raw !== 'string') throw new SrError(`option ${key} must be text, got ${JSON.stringify(raw)}`);
-        (o as unknown as Record<string, string>)[key] = raw;
-      }
+      const [name, f] = lookUp(key);
+      const v = normalize(f, raw) as NonNullable<unknown>;
+      if (f.sets) {
+        const msg = f.check?.(v);
+        if (msg) throw new SrError(msg);
+        Object.assign(o, f.sets(v));
+      } else o[name] = v;
     }
   }
-  o.mode = mode;
+  o['mode'] = mode;
+  const given = (k: string) => layers.some((l) => l[k] !== undefined);
   // Default workers: as many as there are cores, but a number the batch splits evenly over (16
   // images on 3 or 6 cores would otherwise be an error nobody asked for).
-  const given = (k: string) => layers.some((l) => l[k] !== undefined);
   // TF.js's WASM backend runs one thread, so there every core gets a replica; on ONNX Runtime the
   // objective says which of replicas or intra-op threads measured faster for it.
   if (!given('workers')) {
-    const perCore = o.engine === 'tfjs' || getObjective(mode).cores === 'workers';
-    let w = perCore ? Math.max(1, Math.min(availableParallelism(), o.batch)) : 1;
-    while (w > 1 && o.batch % (w * o.accumulate) !== 0) w -= 1;
-    o.workers = w;
+    const batch = o['batch'] as number;
+    const accumulate = o['accumulate'] as number;
+    const perCore = o['engine'] === 'tfjs' || getObjective(mode).cores === 'workers';
+    let w = perCore ? Math.max(1, Math.min(availableParallelism(), batch)) : 1;
+    while (w > 1 && batch % (w * accumulate) !== 0) w -= 1;
+    o['workers'] = w;
   }
-  if (!given('threads')) o.threads = Math.max(1, Math.floor(availableParallelism() / o.workers));
-  return validate(o);
+  if (!given('threads')) o['threads'] = Math.max(1, Math.floor(availableParallelism() / (o['workers'] as number)));
+  return validate(o as unknown as TrainOptions);
+}
+
+/**
+ * The options of a resumed run: its saved config.json under the layers given now, where a layer
+ * may change only what TRAIN_FIELDS marks as free on a resume.
+ */
+export function resolveResumedOptions(mode: TrainMode, saved: Record<string, unknown>, ...layers: Array<Record<string, unknown>>): TrainOptions {
+  const out = String(layers.map((l) => l['out']).filter(Boolean).at(-1) ?? saved['out']);
+  if (saved['mode'] !== mode) throw new SrError(`${out} is a '${String(saved['mode'])}' run; resume it with 'train ${String(saved['mode'])}'`);
+  const base: Record<string, unknown> = {};
+  for (const [key, f] of fieldEntries()) if (f.onResume !== 'session' && saved[key] !== undefined) base[key] = saved[key];
+  // A run saved before an option existed was started with its default.
+  const started = { ...defaults(mode), ...base } as Record<string, unknown>;
+  for (const layer of layers) {
+    for (const [key, raw] of Object.entries(layer)) {
+      if (raw === undefined) continue;
+      const [name, f] = lookUp(key);
+      if (f.onResume !== 'fixed') continue;
+      const now = normalize(f, raw);
+      if (JSON.stringify(now) !== JSON.stringify(started[name] ?? null)) {
+        throw new SrError(`${flagName(f)} cannot change on --resume: ${out} was started with ${JSON.stringify(started[name] ?? null)}; start a new run to train with ${JSON.stringify(now)}`);
+      }
+    }
+  }
+  return resolveOptions(mode, base, ...layers);
+}
+
+/** `srgan train ...` with the options the table marks for the model card, as a card records a run. */
+export function commandLine(c: Record<string, unknown>): string {
+  const mode = c['mode'] as TrainMode;
+  const parts = [`srgan train ${mode}`];
+  for (const [key, f] of fieldEntries()) {
+    const v = c[key];
+    if (!f.card || !fieldApplies(f, mode) || v === undefined || v === null || v === '') continue;
+    if (f.card === 'changed' && JSON.stringify(v) === JSON.stringify(defaults(mode)[key as keyof TrainOptions])) continue;
+    const text = f.kind === 'schedule' ? scheduleText(v as Array<[number, number]>) : String(v);
+    parts.push(`${flagName(f)} ${text}`);
+  }
+  return parts.join(' ');
 }
 
 function validate(o: TrainOptions): TrainOptions {
-  const intPos = (k: keyof TrainOptions, min = 1) => {
-    const v = o[k] as number;
-    if (!Number.isInteger(v) || v < min) throw new SrError(`option ${k} must be a whole number >= ${min}, got ${v}`);
-  };
-  (['steps', 'batch', 'patch', 'workers', 'accumulate', 'blocks', 'channels', 'discChannels', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers'] as const).forEach((k) => intPos(k));
-  intPos('seed', 0);
-  if (![2, 4, 8].includes(o.scale)) throw new SrError(`--scale must be 2, 4 or 8, got ${o.scale}`);
-  if (!o.data) throw new SrError('--data <folder of HR training images> is required');
-  if (!o.out) throw new SrError('--out <run folder> is required');
-  for (const dir of dataFolders(o.data)) if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SrError(`--data ${dir}: no such folder`);
-  if (o.val && (!existsSync(o.val) || !statSync(o.val).isDirectory())) throw new SrError(`--val ${o.val}: no such folder`);
+  const values = o as unknown as Record<string, unknown>;
+  for (const [key, f] of fieldEntries()) {
+    if (f.sets) continue;
+    const v = values[key];
+    if (v === undefined || v === null || v === '') {
+      if (f.required) throw new SrError(`${f.flag} is required`);
+      continue;
+    }
+    if (f.kind !== 'schedule') checkField(flagName(f), { ...f, kind: f.kind }, v);
+    const msg = f.check?.(v);
+    if (msg) throw new SrError(msg);
+  }
+  // What depends on more than one option.
   if (o.patch % o.scale !== 0) throw new SrError(`--patch ${o.patch} must be a multiple of --scale ${o.scale}`);
   const shards = o.workers * o.accumulate;
   if (o.batch % shards !== 0) throw new SrError(`--batch ${o.batch} must divide evenly into ${o.workers} worker(s) x ${o.accumulate} micro-batch(es)`);
-  if (o.beta1 < 0 || o.beta1 >= 1) throw new SrError(`--beta1 must be in [0, 1), got ${o.beta1}`);
-  if (!['mse', 'vgg22', 'vgg54'].includes(o.content)) throw new SrError(`--content must be mse, vgg22 or vgg54, got '${o.content}'`);
   if (o.mode === 'srresnet' && o.content !== 'mse') throw new SrError('SRResNet is trained with the MSE content loss; VGG losses are for `train srgan`');
   if (isVideoMode(o.mode) && o.content !== 'mse') throw new SrError(`train ${o.mode} uses its own pixel losses; VGG content losses are for \`train srgan\``);
-  if (!(o.temporalWeight >= 0)) throw new SrError(`--temporal-weight must be >= 0, got ${o.temporalWeight}`);
-  if (!(o.motionEps > 0)) throw new SrError(`--motion-eps must be > 0 (static pixels must still count), got ${o.motionEps}`);
-  intPos('videoFrames', 2);
+  if (o.pixelLoss !== 'mse' && (isVideoMode(o.mode) || o.content !== 'mse')) {
+    throw new SrError(`--pixel-loss ${o.pixelLoss} applies to train srresnet and to train srgan with --content mse; ${isVideoMode(o.mode) ? `train ${o.mode} weights its own MSE` : `--content ${o.content} has no pixel term`}`);
+  }
   if (o.content !== 'mse') {
     if (!o.vggWeights) {
       throw new SrError(
@@ -236,16 +358,5 @@ function validate(o: TrainOptions): TrainOptions {
     }
     if (!existsSync(o.vggWeights)) throw new SrError(`--vgg-weights ${o.vggWeights}: file not found`);
   }
-  if (!ENGINES.includes(o.engine)) throw new SrError(`--engine must be ${ENGINES.join(' or ')}, got '${o.engine}'`);
-  intPos('threads');
-  if (!GEN_INITS.includes(o.genInit)) throw new SrError(`--gen-init must be ${GEN_INITS.join(' or ')}, got '${o.genInit}'`);
-  if (o.init && !existsSync(o.init)) throw new SrError(`--init ${o.init}: weights file not found`);
-  if (o.advWeight < 0) throw new SrError(`--adv-weight must be >= 0, got ${o.advWeight}`);
-  if (!PIXEL_LOSSES.includes(o.pixelLoss)) throw new SrError(`--pixel-loss must be ${PIXEL_LOSSES.join(' or ')}, got '${o.pixelLoss}'`);
-  if (o.pixelLoss !== 'mse' && (isVideoMode(o.mode) || o.content !== 'mse')) {
-    throw new SrError(`--pixel-loss ${o.pixelLoss} applies to train srresnet and to train srgan with --content mse; ${isVideoMode(o.mode) ? `train ${o.mode} weights its own MSE` : `--content ${o.content} has no pixel term`}`);
-  }
-  if (!LR_DECAYS.includes(o.lrDecay)) throw new SrError(`--lr-decay must be ${LR_DECAYS.join(' or ')}, got '${o.lrDecay}'`);
-  if (!(o.ema >= 0 && o.ema < 1)) throw new SrError(`--ema must be a decay in [0, 1) (0: no average; 0.999 is usual), got ${o.ema}`);
   return Object.freeze({ ...o, lrSchedule: o.lrSchedule.map((p) => [...p] as [number, number]) });
 }

@@ -6,7 +6,10 @@
 // -0.12 dB at step 2500, so `package-model` offers it (--bn-batches) rather than imposing it.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { existsSync } from 'node:fs';
 import { SrError } from '../util/errors.js';
+import { PatchDataset } from '../data/patch_dataset.js';
+import { dataFolders } from '../data/folders.js';
 
 export interface RecalibrateOptions {
   /** how many batches to average over */
@@ -76,4 +79,42 @@ export async function recalibrateBatchNorm(model: tfl.LayersModel, o: Recalibrat
     tf.dispose(values);
   });
   return layers.length;
+}
+
+export interface TrainingDataBatches {
+  batches: number;
+  /** folder(s) of HR training images, as a run's --data */
+  data: string;
+  scale: number;
+  batch: number;
+  /** HR crop side */
+  patch: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * recalibrateBatchNorm over LR crops of training images, made as the training made them (with
+ * their own fixed seed, so a re-run ships the same file); returns how many layers it set.
+ */
+export async function recalibrateOnTrainingData(model: tfl.LayersModel, o: TrainingDataBatches): Promise<number> {
+  if (!dataFolders(o.data).every((d) => existsSync(d))) {
+    throw new SrError(`--bn-batches needs the training images to re-estimate batch-norm statistics, and ${o.data} is not there: pass --bn-data <folder> or --bn-batches 0`);
+  }
+  const ds = await PatchDataset.open({ dir: o.data, scale: o.scale, hrPatch: o.patch, batch: o.batch, seed: 0x5eed, workers: 1, onWarning: () => {} });
+  let current: tf.Tensor4D | null = null;
+  try {
+    return await recalibrateBatchNorm(model, {
+      batches: o.batches,
+      nextBatch: async () => {
+        current?.dispose();
+        const b = await ds.next();
+        current = tf.tensor4d(b.lr, [b.batch, b.lrSize, b.lrSize, 3]);
+        return current;
+      },
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+  } finally {
+    (current as tf.Tensor4D | null)?.dispose();
+    await ds.close();
+  }
 }

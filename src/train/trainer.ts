@@ -1,17 +1,13 @@
 // The training loop shared by `train srresnet`, `train srgan` and the video modes `train sosr` /
 // `train tosr`: data stream, replicas, logging, validation, plots and checkpoints. The video modes
 // train on pairs of frames with their HR flow (src/video/sequence_dataset.ts) instead of patches.
-// Everything a run writes lives in its run folder:
+// Everything a run writes lives in its run folder (run_dir.ts), and besides:
 //
-//   config.json      the resolved options (flags over config file over defaults)
-//   log.jsonl        one JSON object per logged step and per validation
 //   curves.svg/.png  loss and validation curves, refreshed at every validation
 //   samples/         SR output of the first validation image at each validation
-//   checkpoints/     see checkpoint.ts; `--resume` continues from the newest complete one
-//   generator.safetensors  the final generator (float32; with --ema, the weight average), loadable by `upscale --model`
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdirSync, existsSync, readFileSync, appendFileSync } from 'node:fs';
-import { join, basename } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { assertFastBackend, currentBackend, type BackendName } from '../tfjs/backend.js';
 import { resolveConfig, type ModelConfig } from '../models/registry.js';
@@ -31,24 +27,15 @@ import { SrError } from '../util/errors.js';
 import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
-import { saveCheckpoint, latestCheckpoint, loadResumable } from './checkpoint.js';
+import { saveCheckpoint, loadResumable } from './checkpoint.js';
+import { RunLog, checkRunFolder, finalGeneratorPath, writeRunConfig, type LogEntry } from './run_dir.js';
 import { stepRate, type TrainOptions } from './options.js';
 import { WeightAverage } from './ema.js';
 import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
 import { ProgressReporter } from '../util/progress.js';
 
-export interface LogEntry {
-  step: number;
-  time: string;
-  lr?: number;
-  losses?: Losses;
-  samplesPerSec?: number;
-  tensors?: number;
-  rssMB?: number;
-  /** niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss */
-  val?: { psnr: number; ssim: number; niqe?: number; images: number };
-}
+export type { LogEntry } from './run_dir.js';
 
 export interface TrainRunOptions {
   resume?: boolean;
@@ -75,22 +62,6 @@ export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig
   return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
 }
 
-function readLog(path: string, upTo: number): LogEntry[] {
-  if (!existsSync(path)) return [];
-  const out: LogEntry[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e = JSON.parse(line) as LogEntry;
-      if (e.step <= upTo) out.push(e);
-    } catch {
-      // A line cut short by a kill: everything after it belongs to steps being redone.
-      break;
-    }
-  }
-  return out;
-}
-
 async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise<void> {
   const lossNames = [...new Set(log.flatMap((e) => (e.losses ? Object.keys(e.losses) : [])))].filter((k) => !(k === 'g_total' && mode === 'srresnet')); // there it equals 'pixel'
   const lossSeries: Series[] = lossNames.map((k) => ({ name: k, points: log.filter((e) => e.losses?.[k] !== undefined).map((e) => [e.step, e.losses![k]!]) }));
@@ -106,43 +77,16 @@ async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise
   await writeFileAtomic(join(runDir, 'curves.png'), await sharp(Buffer.from(svg)).png().toBuffer());
 }
 
-/**
- * config.json holds the options of the latest (re)start; a resume that changes options (a smaller
- * patch, a new learning rate) appends what changed to resumes.jsonl, so a model card can tell the
- * whole history of a run rather than only its last leg.
- */
-function recordOptionChanges(runDir: string, config: Record<string, unknown>, step: number): void {
-  const path = join(runDir, 'config.json');
-  if (!existsSync(path)) return;
-  const before = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const changed: Record<string, [unknown, unknown]> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(config)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(config[key])) changed[key] = [before[key] ?? null, config[key] ?? null];
-  }
-  if (Object.keys(changed).length === 0) return;
-  appendFileSync(join(runDir, 'resumes.jsonl'), JSON.stringify({ step, time: new Date().toISOString(), changed }) + '\n');
-}
-
 export async function train(o: TrainOptions, run: TrainRunOptions): Promise<TrainResult> {
   assertFastBackend('training');
   const say = (m: string) => {
     if (!run.quiet) process.stderr.write(`${m}\n`);
   };
-  const newest = existsSync(o.out) ? latestCheckpoint(o.out) : null;
-  if (newest && !run.resume) {
-    throw new SrError(`${o.out} already holds a run (checkpoints/${basename(newest)}); add --resume to continue it, or choose another --out`);
-  }
-  if (run.resume && !newest) {
-    const what = !existsSync(o.out) ? 'does not exist' : existsSync(join(o.out, 'config.json')) ? 'holds no complete checkpoint' : 'is not a training run folder';
-    throw new SrError(`--resume: ${o.out} ${what}, so there is nothing to continue; start a new run without --resume`);
-  }
+  checkRunFolder(o.out, run.resume === true);
   // Loaded before anything in the folder changes, so a run that cannot resume is left as it was.
   const resumed = run.resume ? loadResumable(o.out, say) : null;
   mkdirSync(o.out, { recursive: true });
-  const logPath = join(o.out, 'log.jsonl');
-  const config = { ...o, backend: currentBackend() };
-  if (resumed) recordOptionChanges(o.out, config, resumed.content.state.step);
-  await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 2));
+  await writeRunConfig(o.out, { ...o, backend: currentBackend() }, resumed?.content.state.step);
 
   const configs = modelConfigs(o);
   const objective = getObjective(o.mode);
@@ -201,12 +145,9 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       if (ema) pool.local.g.state.push(pool.local.g.model, ema.values);
     };
 
-    const log = resumed ? readLog(logPath, step) : [];
-    await writeFileAtomic(logPath, log.map((e) => JSON.stringify(e) + '\n').join(''));
-    const record = (e: LogEntry) => {
-      log.push(e);
-      appendFileSync(logPath, JSON.stringify(e) + '\n');
-    };
+    const runLog = await RunLog.open(o.out, resumed ? step : undefined);
+    const log = runLog.entries;
+    const record = (e: LogEntry) => runLog.record(e);
 
     ds = objective.data === 'sequences'
       ? await SequenceDataset.open({
@@ -355,12 +296,12 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     progress.stop();
     if (!interrupted) {
       pushShipped();
-      await saveModel(pool.local.g.model, configs.g, join(o.out, 'generator.safetensors'), {
+      await saveModel(pool.local.g.model, configs.g, finalGeneratorPath(o.out), {
         metadata: { step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data },
       });
     }
     if (log.length) await writePlot(o.out, log, o.mode);
-    say(interrupted ? `stopped at step ${step}; checkpoint saved, continue with --resume` : `finished ${step} steps; generator in ${join(o.out, 'generator.safetensors')}`);
+    say(interrupted ? `stopped at step ${step}; checkpoint saved, continue with --resume` : `finished ${step} steps; generator in ${finalGeneratorPath(o.out)}`);
     return { step, interrupted, seconds: trainSeconds, ...(lastLosses ? { lastLosses } : {}), ...(lastVal ? { lastVal } : {}), log };
   } finally {
     await ds?.close();

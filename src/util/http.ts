@@ -139,12 +139,6 @@ export function listen(server: Server, o: ListenOptions): Promise<{ url: string;
   });
 }
 
-export function parsePort(v: string): number {
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) throw new SrError(`--port must be an integer 0..65535, got '${v}'`);
-  return n;
-}
-
 /** Closes the server and every open keep-alive connection. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolveClose) => {

@@ -9,11 +9,18 @@ export interface Interrupt {
   dispose(): void;
 }
 
-/** `what` finishes the notice: "interrupt: <what> (Ctrl-C again to quit at once)". */
-export function onInterrupt(what: string, err: { write(s: string): unknown } = process.stderr): Interrupt {
+/**
+ * `what` finishes the notice: "interrupt: <what> (Ctrl-C again to quit at once)". `beforeQuit`
+ * runs just before that second Ctrl-C exits, to remove what the work was half-way through writing;
+ * it must be synchronous.
+ */
+export function onInterrupt(what: string, err: { write(s: string): unknown } = process.stderr, beforeQuit?: () => void): Interrupt {
   const controller = new AbortController();
   const handler = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    if (controller.signal.aborted) {
+      beforeQuit?.();
+      process.exit(EXIT_INTERRUPTED);
+    }
     err.write(`\ninterrupt: ${what} (Ctrl-C again to quit at once)\n`);
     controller.abort();
   };

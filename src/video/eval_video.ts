@@ -26,7 +26,7 @@ import { opticalFlow, validFlowMask, warpImage, type Flow } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';
 import { rgb24ToImage } from './upscale_video.js';
 import { VIDEO_EXTENSIONS } from './sequence_dataset.js';
-import type { FrameUpscaler } from './frame_upscaler.js';
+import { checkMethodScale, type Method } from '../inference/methods.js';
 
 export interface SequenceSource {
   name: string;
@@ -136,7 +136,8 @@ export interface VideoEvalResult {
 
 export interface VideoEvalOptions {
   sequences: SequenceSource[];
-  methods: Array<{ name: string; upscaler: FrameUpscaler }>;
+  /** scored under their names (inference/methods.ts) */
+  methods: Method[];
   scale: number;
   /** pixels removed at each side (default: scale) */
   border?: number;
@@ -193,7 +194,7 @@ export async function evaluateVideo(o: VideoEvalOptions): Promise<VideoEvalResul
   const scale = o.scale;
   const border = o.border ?? scale;
   const tau = o.movingThreshold ?? 1;
-  for (const m of o.methods) if (m.upscaler.scale !== scale) throw new SrError(`method '${m.name}' upscales x${m.upscaler.scale}, but the evaluation is x${scale}`);
+  for (const m of o.methods) checkMethodScale(m, scale);
   const names = o.methods.map((m) => m.name);
   const sequences: SequenceResult[] = [];
   for (const seq of o.sequences) {
@@ -234,7 +235,7 @@ export async function evaluateVideo(o: VideoEvalOptions): Promise<VideoEvalResul
       }
       const srNow: Record<string, Image> = {};
       for (const m of o.methods) {
-        const sr = round8(await m.upscaler.upscale(lr));
+        const sr = round8(await m.run(lr, { scale }));
         if (sr.width !== hr.width || sr.height !== hr.height) throw new SrError(`method '${m.name}' returned ${sr.width}x${sr.height} for a ${hr.width}x${hr.height} frame`);
         const s = score(sr, hr, { border });
         const fs: FrameScores = { frame: t, psnr: s.psnr, ssim: s.ssim };

@@ -17,12 +17,15 @@ import { tempPathFor, sweepStaleTemps } from '../util/atomic.js';
 import type { Image } from '../image/image.js';
 import { findFfmpeg, probeVideo, decodeFrames, FrameEncoder, outputContainer, checkAudioFits, type VideoInfo, type FfmpegTools } from './ffmpeg.js';
 import { BoundedQueue } from './queue.js';
-import type { FrameUpscaler } from './frame_upscaler.js';
+import { checkMethodScale, type Method } from '../inference/methods.js';
 
 export interface UpscaleVideoOptions {
   input: string;
   output: string;
-  upscaler: FrameUpscaler;
+  /** what upscales each frame (inference/methods.ts) */
+  method: Method;
+  /** upscaling factor (default: the method's own, else 4) */
+  scale?: number;
   /** ffmpeg binary (default: $SRGAN_FFMPEG, then PATH) */
   ffmpeg?: string;
   codec?: string;
@@ -71,6 +74,8 @@ export function imageToRgb24(img: Image): Uint8Array {
 
 export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideoResult> {
   const t0 = performance.now();
+  const s = o.scale ?? o.method.scale ?? 4;
+  checkMethodScale(o.method, s);
   const output = resolve(o.output);
   outputContainer(output);
   if (resolve(o.input) === output) throw new SrError(`the output ${o.output} is the input; choose another name`);
@@ -78,7 +83,6 @@ export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideo
   const tools = await findFfmpeg(o.ffmpeg);
   const info = await probeVideo(tools, o.input);
   checkAudioFits(output, info.audio.map((a) => a.codec));
-  const s = o.upscaler.scale;
   const outWidth = info.width * s;
   const outHeight = info.height * s;
   // As `upscale` does: a missing output folder is made (once the input is known to be good).
@@ -117,7 +121,7 @@ export async function upscaleVideo(o: UpscaleVideoOptions): Promise<UpscaleVideo
         if (o.signal?.aborted) throw new SrError('interrupted; no output written');
         const rgb = await queue.shift();
         if (!rgb) break;
-        const up = await o.upscaler.upscale(rgb24ToImage(rgb, info.width, info.height), stop.signal);
+        const up = await o.method.run(rgb24ToImage(rgb, info.width, info.height), { scale: s, signal: stop.signal });
         if (up.width !== outWidth || up.height !== outHeight) throw new Error(`upscaler returned ${up.width}x${up.height}, expected ${outWidth}x${outHeight}`);
         await encoder.write(imageToRgb24(up));
         frames += 1;

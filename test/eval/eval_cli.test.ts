@@ -8,7 +8,6 @@ import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
 import { registerEvalCommand } from '../../src/cli/commands/eval.js';
 import { loadImage } from '../../src/io/image.js';
-import { registerModelMethods } from '../../src/inference/eval_methods.js';
 import { defaultNiqeModelPath } from '../../src/eval/niqe.js';
 import { writeTextureImage } from '../helpers/images.js';
 
@@ -91,7 +90,7 @@ test('srgan eval --methods bicubic,foo fails with the known methods listed', asy
     (e: unknown) => e instanceof SrError && /unknown method 'foo'.*known methods: nearest, bicubic/.test(e.message),
   );
   await assert.rejects(run(['--data', join(dir, 'missing'), '--out', join(dir, 'y')]), (e: unknown) => e instanceof SrError && /no such folder/.test(e.message));
-  await assert.rejects(run(['--data', data, '--scale', '2.5']), /--scale must be an integer/);
+  await assert.rejects(run(['--data', data, '--scale', '2.5']), /--scale must be a whole number from 2 to 8, got '2.5'/);
 });
 
 /** An SrError whose message is one line matching `re`. */
@@ -130,36 +129,31 @@ test('srgan eval --alpha-sweep writes the plane: one row per alpha, bicubic and 
   await writeTextureImage(join(set, 'p.png'), 112, 112, 21);
   await writeTextureImage(join(set, 'q.png'), 112, 112, 22);
   const outDir = join(dir, 'plane-out');
-  const unregister = registerModelMethods({ engine: 'onnx' });
-  try {
-    const { out } = await run(['--data', set, '--scale', '4', '--alpha-sweep', '1,0', '--out', outDir]);
-    assert.match(out, /PSNR \(dB\) \/ SSIM \/ NIQE on Y/);
-    assert.match(out, /bicubic\s+alpha=1\s+alpha=0\s+HR/);
-    assert.match(out, /perception-distortion plane \(means over 2 images\)/);
+  const { out } = await run(['--data', set, '--scale', '4', '--alpha-sweep', '1,0', '--out', outDir]);
+  assert.match(out, /PSNR \(dB\) \/ SSIM \/ NIQE on Y/);
+  assert.match(out, /bicubic\s+alpha=1\s+alpha=0\s+HR/);
+  assert.match(out, /perception-distortion plane \(means over 2 images\)/);
 
-    const csv = readFileSync(join(outDir, 'plane.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'point,alpha,psnr,rmse,ssim,niqe');
-    assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['alpha=0,0', 'alpha=1,1', 'bicubic,', 'HR,']);
-    for (const line of csv.slice(1)) {
-      const [name, , psnr, rmse, ssim, niqe] = line.split(',');
-      assert.ok(Number(niqe) > 0 && Number.isFinite(Number(niqe)), `${name} NIQE ${niqe}`);
-      if (name === 'HR') assert.deepEqual([psnr, rmse, ssim], ['inf', '0.0000', '1.000000']);
-      else assert.ok(Number(psnr) > 15 && Number(rmse) > 0 && Number(ssim) > 0, line);
-    }
-    const svg = readFileSync(join(outDir, 'plane.svg'), 'utf8');
-    for (const label of ['α=0 (', 'α=1 (', 'bicubic (', '>HR<', 'NIQE', 'RMSE']) assert.ok(svg.includes(label), `plot shows ${label}`);
-    const png = await sharp(join(outDir, 'plane.png')).metadata();
-    assert.equal(png.format, 'png');
-
-    const json = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
-    assert.deepEqual(json.metrics, ['psnr', 'ssim', 'niqe']);
-    assert.equal(json.plane.length, 4);
-    assert.ok(json.images[0].reference.niqe > 0);
-    const rows = readFileSync(join(outDir, 'results.csv'), 'utf8').trim().split('\n');
-    assert.equal(rows[0], 'image,method,scale,psnr,ssim,niqe,seconds');
-    assert.equal(rows.length, 1 + 2 * 4 + 4, 'per image: 3 methods + HR; then the means');
-    assert.ok(rows.some((r) => r.startsWith('mean,HR,4,inf,1.000000,')));
-  } finally {
-    await unregister();
+  const csv = readFileSync(join(outDir, 'plane.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'point,alpha,psnr,rmse,ssim,niqe');
+  assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['alpha=0,0', 'alpha=1,1', 'bicubic,', 'HR,']);
+  for (const line of csv.slice(1)) {
+    const [name, , psnr, rmse, ssim, niqe] = line.split(',');
+    assert.ok(Number(niqe) > 0 && Number.isFinite(Number(niqe)), `${name} NIQE ${niqe}`);
+    if (name === 'HR') assert.deepEqual([psnr, rmse, ssim], ['inf', '0.0000', '1.000000']);
+    else assert.ok(Number(psnr) > 15 && Number(rmse) > 0 && Number(ssim) > 0, line);
   }
+  const svg = readFileSync(join(outDir, 'plane.svg'), 'utf8');
+  for (const label of ['α=0 (', 'α=1 (', 'bicubic (', '>HR<', 'NIQE', 'RMSE']) assert.ok(svg.includes(label), `plot shows ${label}`);
+  const png = await sharp(join(outDir, 'plane.png')).metadata();
+  assert.equal(png.format, 'png');
+
+  const json = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
+  assert.deepEqual(json.metrics, ['psnr', 'ssim', 'niqe']);
+  assert.equal(json.plane.length, 4);
+  assert.ok(json.images[0].reference.niqe > 0);
+  const rows = readFileSync(join(outDir, 'results.csv'), 'utf8').trim().split('\n');
+  assert.equal(rows[0], 'image,method,scale,psnr,ssim,niqe,seconds');
+  assert.equal(rows.length, 1 + 2 * 4 + 4, 'per image: 3 methods + HR; then the means');
+  assert.ok(rows.some((r) => r.startsWith('mean,HR,4,inf,1.000000,')));
 });

@@ -8,7 +8,7 @@ import { loadImage } from '../../src/io/image.js';
 import type { Image } from '../../src/image/image.js';
 import { evaluate, evaluateImage } from '../../src/eval/protocol.js';
 import { modcrop, degrade } from '../../src/image/degrade.js';
-import { resolveMethod, resolveMethods, registerMethodResolver, knownMethodNames, type Method } from '../../src/eval/methods.js';
+import { resolveMethod, resolveMethods, knownMethodNames, type Method } from '../../src/inference/methods.js';
 
 // compiled to dist/test/eval/: the repository root is three levels up, shared/ beside it
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -63,27 +63,16 @@ test('modcrop keeps the top-left multiple of the scale; degrade needs it', () =>
   assert.throws(() => modcrop(img, 0), SrError);
 });
 
-test("unknown methods name the known ones; resolvers extend the set", async () => {
+test('unknown methods name the known ones, models included', async () => {
   await assert.rejects(resolveMethods('bicubic,foo'), (e: unknown) => e instanceof SrError && /unknown method 'foo'.*known methods: nearest, bicubic/.test(e.message));
   await assert.rejects(resolveMethod('bicubc'), /did you mean 'bicubic'/);
   await assert.rejects(resolveMethods('bicubic,bicubic'), /listed twice/);
-  const grey: Method = { name: 'half-grey', run: async (lr, s) => flat(lr.width * s, lr.height * s, lr.channels, 0.5) };
-  const remove = registerMethodResolver(
-    (name) => (name === 'half-grey' ? grey : undefined),
-    () => ['half-grey'],
-  );
-  try {
-    assert.ok(knownMethodNames().includes('half-grey'));
-    assert.equal((await resolveMethod('half-grey')).name, 'half-grey');
-    await assert.rejects(resolveMethod('zzz'), /known methods: .*half-grey/);
-  } finally {
-    remove();
-  }
-  await assert.rejects(resolveMethod('half-grey'), /unknown method/);
+  await assert.rejects(resolveMethod('missing.safetensors'), /known methods: .*srresnet, srgan, alpha=<0\.\.1>, <weights\.safetensors>/);
+  assert.deepEqual(knownMethodNames().slice(0, 5), ['nearest', 'bicubic', 'bilinear', 'srresnet', 'srgan']);
 });
 
 test('a method returning the wrong size is an SrError naming it and the image', async () => {
-  const bad: Method = { name: 'off-by-one', run: async (lr, s) => flat(lr.width * s - 1, lr.height * s, lr.channels, 0.5) };
+  const bad: Method = { name: 'off-by-one', run: async (lr, { scale: s }) => flat(lr.width * s - 1, lr.height * s, lr.channels, 0.5) };
   await assert.rejects(evaluateImage(flat(16, 16, 3, 0.5), 'x.png', 4, [bad]), /'off-by-one' turned the 4x4 LR of x.png into 15x16; x4 needs 16x16/);
 });
 

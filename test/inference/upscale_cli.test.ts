@@ -8,7 +8,6 @@ import sharp from 'sharp';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { registerUpscaleCommand } from '../../src/cli/commands/upscale.js';
 import { registerEvalCommand } from '../../src/cli/commands/eval.js';
-import { registerModelMethods } from '../../src/inference/eval_methods.js';
 import { loadImage } from '../../src/io/image.js';
 import { writeTextureImage } from '../helpers/images.js';
 import { writeTestModel } from '../helpers/sr_models.js';
@@ -139,16 +138,11 @@ test('srgan eval --methods takes a weights file', async () => {
   mkdirSync(data);
   await writeTextureImage(join(data, 'e.png'), 32, 24, 6);
   copyFileSync(weights, join(dir, 'tiny.safetensors'));
-  const unregister = registerModelMethods({ engine: 'onnx' });
-  try {
-    let out = '';
-    const program = new Command().exitOverride();
-    registerEvalCommand(program, { out: { write: (s: string) => (out += s) }, err: { write: () => true } });
-    await program.parseAsync(['node', 'srgan', 'eval', '--data', data, '--methods', `bicubic,${join(dir, 'tiny.safetensors')}`, '--out', join(dir, 'eval-out')]);
-    assert.match(out, /e\.png\s+\d+\.\d\d \/ [\d.]+\s+-?\d+\.\d\d \/ [-\d.]+/);
-  } finally {
-    await unregister();
-  }
+  let out = '';
+  const program = new Command().exitOverride();
+  registerEvalCommand(program, { out: { write: (s: string) => (out += s) }, err: { write: () => true } });
+  await program.parseAsync(['node', 'srgan', 'eval', '--data', data, '--methods', `bicubic,${join(dir, 'tiny.safetensors')}`, '--out', join(dir, 'eval-out')]);
+  assert.match(out, /e\.png\s+\d+\.\d\d \/ [\d.]+\s+-?\d+\.\d\d \/ [-\d.]+/);
 });
 
 test('an output over the limit is refused from the header, at once, naming the limit and its flag', async () => {

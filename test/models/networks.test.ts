@@ -57,7 +57,7 @@ test('parameter counts equal the analytic counts', () => {
 test('unknown architectures and options get a did-you-mean error', () => {
   assert.throws(() => buildModel({ type: 'srresnt' }), /unknown model type 'srresnt' \(did you mean 'srresnet'\?\)/);
   assert.throws(() => buildModel({ type: 'srresnet', blokcs: 3 }), /no option 'blokcs' \(did you mean 'blocks'\?\)/);
-  assert.throws(() => buildModel({ type: 'srresnet', scale: 3 }), /srresnet.scale must be one of 2, 4, 8, got 3/);
+  assert.throws(() => buildModel({ type: 'srresnet', scale: 3 }), /srresnet.scale must be 2, 4 or 8, got 3/);
 });
 
 test('save and load give identical outputs (float32), and float16 files equal rounded weights', async () => {

@@ -147,8 +147,8 @@ test('validation on ONNX Runtime (exported generator) equals TF.js inference, RG
   const session = await createSession(exportOnnx(g.model, { config: G }).bytes, 1);
   for (const channels of [3, 1] as const) {
     const lr = { width: 9, height: 7, channels, data: randomArray(63 * channels, 40 + channels).map((v) => (v + 1) / 2) };
-    const a = await sessionMethod('m', session).run(lr);
-    const b = await generatorMethod('m', g.model).run(lr, 2);
+    const a = await sessionMethod('m', session).run(lr, { scale: 2 });
+    const b = await generatorMethod('m', g.model).run(lr, { scale: 2 });
     assert.deepEqual([a.width, a.height, a.channels], [b.width, b.height, b.channels]);
     let worst = 0;
     a.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b.data[i]!))));

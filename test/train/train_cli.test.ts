@@ -157,6 +157,30 @@ test('a config file (YAML) holds options, flags override it, the effective confi
   assert.match(badInit.stderr, /^error: --gen-init must be interpolate or random, got 'zeros'\n$/);
 });
 
+test('--resume takes every option from the run, --data too; flags change only what may change on a resume', () => {
+  const out = join(root, 'resume-flags');
+  const start = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '2', '--ckpt-every', '2', '--workers', '1', '--seed', '5', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(start.status, 0, start.stderr);
+  const more = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', out, '--resume', '--steps', '4', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(more.status, 0, more.stderr);
+  const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal(saved.data, data);
+  assert.equal(saved.steps, 4, 'a free option takes the flag');
+  assert.deepEqual([saved.scale, saved.blocks, saved.channels, saved.patch, saved.seed], [2, 1, 8, 16, 5], 'the rest is the run\'s own');
+  // Repeating the start's flags is fine; changing the network is not.
+  const same = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', out, '--resume', '--scale', '2', '--blocks', '1', '--steps', '4', '--no-progress'], { encoding: 'utf8' });
+  assert.equal(same.status, 0, same.stderr);
+  const changed = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', out, '--resume', '--channels', '16'], { encoding: 'utf8' });
+  assert.equal(changed.status, 1);
+  assert.match(changed.stderr, /^error: --channels cannot change on --resume: .*resume-flags was started with 8; start a new run to train with 16\n$/);
+  const fresh = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', join(root, 'no-data')], { encoding: 'utf8' });
+  assert.equal(fresh.status, 1);
+  assert.match(fresh.stderr, /^error: --data <folder> is required\n$/);
+  const nothing = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', join(root, 'no-run'), '--resume'], { encoding: 'utf8' });
+  assert.equal(nothing.status, 1);
+  assert.match(nothing.stderr, /^error: --resume: .*no-run does not exist, so there is nothing to continue; start a new run without --resume\n$/);
+});
+
 test('SIGKILL at any moment leaves a run that resumes to the same weights as an uninterrupted run', async () => {
   const args = (out: string) => [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '24', '--ckpt-every', '2', '--log-every', '1', '--lr', '1e-3', '--workers', '1', '--no-progress'];
   const ref = join(root, 'ref');

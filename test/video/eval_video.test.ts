@@ -12,7 +12,7 @@ import type { Image } from '../../src/image/image.js';
 import { Rng } from '../../src/util/random.js';
 import { renderSequence, type Motion } from '../../src/video/synth.js';
 import { evaluateVideo, openSequences } from '../../src/video/eval_video.js';
-import { createFrameUpscaler, type FrameUpscaler } from '../../src/video/frame_upscaler.js';
+import { resolveMethod, type Method } from '../../src/inference/methods.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { degrade } from '../../src/image/degrade.js';
 import { texture } from './fixtures.js';
@@ -52,17 +52,12 @@ before(async () => {
 test('an oracle scores PSNR inf, tOF 0 and the HR warping error; bicubic beats nearest', async () => {
   // The oracle recognises the LR it is given among the HR frames' LRs and returns that HR frame.
   const lrs = hrFrames.map((h) => degrade(h, 2));
-  const oracle: FrameUpscaler = {
+  const oracle: Method = {
     name: 'oracle',
     scale: 2,
-    upscale: async (lr) => hrFrames[lrs.findIndex((l) => l.data.every((v, i) => v === lr.data[i]))]!,
-    dispose: async () => undefined,
+    run: async (lr) => hrFrames[lrs.findIndex((l) => l.data.every((v, i) => v === lr.data[i]))]!,
   };
-  const methods = [
-    { name: 'oracle', upscaler: oracle },
-    { name: 'bicubic', upscaler: await createFrameUpscaler({ model: 'bicubic', scale: 2 }) },
-    { name: 'nearest', upscaler: await createFrameUpscaler({ model: 'nearest', scale: 2 }) },
-  ];
+  const methods = [oracle, await resolveMethod('bicubic'), await resolveMethod('nearest')];
   const r = await evaluateVideo({ sequences: await openSequences(join(seqDir, 'moving')), methods, scale: 2 });
   assert.equal(r.sequences.length, 1);
   const s = r.sequences[0]!;
@@ -105,7 +100,7 @@ test('eval-video reads a video file through ffmpeg', { skip: (await findFfmpeg()
   const file = join(root, 'clip.mkv');
   const r = spawnSync(tools.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=48x40:rate=8', '-frames:v', '5', '-c:v', 'ffv1', file], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const res = await evaluateVideo({ sequences: await openSequences(file), methods: [{ name: 'bicubic', upscaler: await createFrameUpscaler({ model: 'bicubic', scale: 2 }) }], scale: 2 });
+  const res = await evaluateVideo({ sequences: await openSequences(file), methods: [await resolveMethod('bicubic')], scale: 2 });
   assert.equal(res.sequences[0]!.frames, 5);
   assert.ok(Number.isFinite(res.mean['bicubic']!.psnr) && Number.isFinite(res.mean['bicubic']!.tof));
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg.js';
 import { upscaleVideo } from '../../src/video/upscale_video.js';
-import { createFrameUpscaler, type FrameUpscaler } from '../../src/video/frame_upscaler.js';
+import { resolveMethod, type Method } from '../../src/inference/methods.js';
 import { BoundedQueue } from '../../src/video/queue.js';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { SrError } from '../../src/util/errors.js';
@@ -46,14 +46,17 @@ test('round trip with a model: frame count, frame rate, size and audio survive',
   const model = await writeTestModel(join(root, 'g.safetensors'), { scale: 2, blocks: 1, channels: 8 });
   const out = join(root, 'rt', 'tiny-x2.mp4');
   mkdirSync(join(root, 'rt'));
-  const upscaler = await createFrameUpscaler({ model, engine: 'tfjs' });
+  const method = await resolveMethod(model, { engine: 'tfjs' });
   let last = 0;
   try {
-    const r = await upscaleVideo({ input: tiny, output: out, upscaler, queue: 2, onFrame: (d) => (last = d) });
+    const r = await upscaleVideo({ input: tiny, output: out, method, queue: 2, onFrame: (d) => (last = d) });
     assert.equal(r.frames, FRAMES);
     assert.ok(r.maxQueued <= 2, `queue held ${r.maxQueued} frames`);
+    // A model file has its own factor: another is refused before any work.
+    await assert.rejects(upscaleVideo({ input: tiny, output: join(root, 'rt', 'x4.mp4'), method, scale: 4 }), /method '.*g\.safetensors' upscales x2, but x4 was asked for/);
+    assert.ok(!existsSync(join(root, 'rt', 'x4.mp4')));
   } finally {
-    await upscaler.dispose();
+    await method.dispose?.();
   }
   assert.equal(last, FRAMES);
   const info = await probeVideo(tools!, out);
@@ -204,24 +207,23 @@ test('an upscaler failing mid-video stops both ffmpeg processes and removes the 
   const dir = join(root, 'midway');
   mkdirSync(dir);
   let n = 0;
-  const failing: FrameUpscaler = {
+  const failing: Method = {
     name: 'failing',
     scale: 2,
-    upscale: async (f) => {
+    run: async (f) => {
       if (++n === 6) throw new SrError('boom at frame 6');
       return { width: f.width * 2, height: f.height * 2, channels: 3, data: new Float32Array(f.width * f.height * 12) };
     },
-    dispose: async () => undefined,
   };
-  await assert.rejects(upscaleVideo({ input: tiny, output: join(dir, 'x.mp4'), upscaler: failing }), /boom at frame 6/);
+  await assert.rejects(upscaleVideo({ input: tiny, output: join(dir, 'x.mp4'), method: failing }), /boom at frame 6/);
   onlyFiles(dir, []);
   const ps = spawnSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   assert.ok(!/ffmpeg/.test(ps.stdout), `ffmpeg still running: ${ps.stdout}`);
   // An abort signal is the same path (Ctrl-C in the CLI).
   const ctl = new AbortController();
-  const slow: FrameUpscaler = { ...failing, upscale: async (f) => (ctl.abort(), failing.upscale(f)) };
+  const slow: Method = { ...failing, run: async (f, o) => (ctl.abort(), failing.run(f, o)) };
   n = -100;
-  await assert.rejects(upscaleVideo({ input: tiny, output: join(dir, 'y.mp4'), upscaler: slow, signal: ctl.signal }), /interrupted; no output written/);
+  await assert.rejects(upscaleVideo({ input: tiny, output: join(dir, 'y.mp4'), method: slow, signal: ctl.signal }), /interrupted; no output written/);
   onlyFiles(dir, []);
   assert.ok(existsSync(tiny));
 });

@@ -3,6 +3,7 @@
 // no-reference NIQE (of every output and of the HR); `--alpha-sweep` evaluates network
 // interpolations between SRResNet and SRGAN and draws the perception-distortion plane.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { mkdir } from 'node:fs/promises';
 import { join, basename, resolve, parse } from 'node:path';
 import sharp from 'sharp';
@@ -10,7 +11,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { saveImage } from '../../io/image.js';
 import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protocol.js';
-import { resolveMethods, resolveMethod, alphaMethodName, type Method } from '../../eval/methods.js';
+import { resolveMethods, resolveMethod, disposeMethods, alphaMethodName, type Method } from '../../inference/methods.js';
 import { parseMetrics, type MetricName, type Scores } from '../../eval/metrics.js';
 import { planePoints, planeCsv, planeSvg, type PlanePoint } from '../../eval/plane.js';
 import { renderSheet, sheetPng } from '../../eval/comparison_sheet.js';
@@ -130,19 +131,14 @@ async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Prom
   await writeFileAtomic(join(sheets, `${stem}.png`), await sheetPng(sheet));
 }
 
-export interface EvalIo {
-  out: { write(s: string): unknown };
-  err: { write(s: string): unknown };
-}
-
-/** `io` is for tests; the CLI writes to the process's stdout and stderr. */
-export function registerEvalCommand(program: Command, io: EvalIo = { out: process.stdout, err: process.stderr }): void {
+export function registerEvalCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('eval')
     .description("score SR methods on a folder of HR images with the field's protocol (bicubic x1/s LR, Y channel, border = scale)")
     .requiredOption('--data <folder>', 'folder of HR images (e.g. ../shared/data/benchmark/Set5)')
     .option('--scale <n>', 'upscaling factor', '4')
-    .option('--methods <list>', 'comma-separated methods (nearest, bicubic, bilinear, or models once registered)', 'bicubic')
+    .option('--methods <list>', 'comma-separated methods: nearest, bicubic, bilinear, srresnet, srgan, alpha=<0..1>, or a .safetensors / .onnx file', 'bicubic')
     .option('--out <dir>', 'where results go (default ./eval-out/<dataset>-x<scale>)')
     .option('--save', 'also write the SR images and a comparison sheet per image')
     .option('--rgb', 'score R, G and B instead of Y')
@@ -162,48 +158,52 @@ export function registerEvalCommand(program: Command, io: EvalIo = { out: proces
         // the plane's axes: distortion from PSNR, perception from NIQE
         for (const m of ['psnr', 'niqe'] as const) if (!metrics.includes(m)) metrics.push(m);
       }
-      const t0 = performance.now();
-      const result = await evaluate({
-        dir: flags.data,
-        scale,
-        methods,
-        yOnly: !flags.rgb,
-        metrics,
-        onStart: (file, i, total) => io.err.write(`[${i + 1}/${total}] ${basename(file)} ...`),
-        onImage: async (o) => {
-          if (flags.save) await saveOutputs(o, outDir, scale);
-          const secs = Object.values(o.result.seconds).reduce((a, b) => a + b, 0);
-          io.err.write(` ${o.result.width}x${o.result.height}, methods ${secs.toFixed(2)} s\n`);
-        },
-      });
-      await mkdir(outDir, { recursive: true });
-      const json = {
-        tool: `srgan-js ${packageVersion()}`,
-        date: new Date().toISOString(),
-        protocol:
-          'HR mod-cropped to a multiple of scale; LR = MATLAB-exact imresize(HR, 1/scale, bicubic) on uint8; ' +
-          'outputs rounded to 8 bits; PSNR/SSIM on ' +
-          (result.yOnly ? 'Y (BT.601, not rounded; grey images on their grey values)' : 'RGB') +
-          ` with ${result.border} border pixels removed; SSIM 11x11 Gaussian sigma 1.5, K1 0.01, K2 0.03, valid` +
-          (metrics.includes('niqe')
-            ? `; NIQE (Mittal et al. 2013, the authors' pristine model) on Y rounded to integers (grey on grey), same border removed, 96x96 blocks; 'reference' is the HR's own`
-            : ''),
-        ...result,
-      };
-      const plane = alphas ? planePoints(result, alphaOf) : undefined;
-      if (plane) Object.assign(json, { plane });
-      // Infinity (identical images) is not JSON; it is written as the string "inf".
-      await writeFileAtomic(join(outDir, 'results.json'), JSON.stringify(json, (_k, v) => (v === Infinity ? 'inf' : v), 2) + '\n');
-      await writeFileAtomic(join(outDir, 'results.csv'), formatCsv(result));
-      io.out.write(formatTable(result));
-      if (plane) {
-        const svg = planeSvg(plane, `${result.dataset} x${scale}: perception-distortion plane (α: SRResNet→SRGAN network interpolation)`);
-        await writeFileAtomic(join(outDir, 'plane.csv'), planeCsv(plane));
-        await writeFileAtomic(join(outDir, 'plane.svg'), svg);
-        await writeFileAtomic(join(outDir, 'plane.png'), await sharp(Buffer.from(svg)).png().toBuffer());
-        io.out.write(`\nperception-distortion plane (means over ${result.images.length} images):\n${formatPlane(plane)}`);
-        io.out.write(`plane: ${join(outDir, 'plane.csv')}, ${join(outDir, 'plane.svg')}, ${join(outDir, 'plane.png')}\n`);
+      try {
+        const t0 = performance.now();
+        const result = await evaluate({
+          dir: flags.data,
+          scale,
+          methods,
+          yOnly: !flags.rgb,
+          metrics,
+          onStart: (file, i, total) => io.err.write(`[${i + 1}/${total}] ${basename(file)} ...`),
+          onImage: async (o) => {
+            if (flags.save) await saveOutputs(o, outDir, scale);
+            const secs = Object.values(o.result.seconds).reduce((a, b) => a + b, 0);
+            io.err.write(` ${o.result.width}x${o.result.height}, methods ${secs.toFixed(2)} s\n`);
+          },
+        });
+        await mkdir(outDir, { recursive: true });
+        const json = {
+          tool: `srgan-js ${packageVersion()}`,
+          date: new Date().toISOString(),
+          protocol:
+            'HR mod-cropped to a multiple of scale; LR = MATLAB-exact imresize(HR, 1/scale, bicubic) on uint8; ' +
+            'outputs rounded to 8 bits; PSNR/SSIM on ' +
+            (result.yOnly ? 'Y (BT.601, not rounded; grey images on their grey values)' : 'RGB') +
+            ` with ${result.border} border pixels removed; SSIM 11x11 Gaussian sigma 1.5, K1 0.01, K2 0.03, valid` +
+            (metrics.includes('niqe')
+              ? `; NIQE (Mittal et al. 2013, the authors' pristine model) on Y rounded to integers (grey on grey), same border removed, 96x96 blocks; 'reference' is the HR's own`
+              : ''),
+          ...result,
+        };
+        const plane = alphas ? planePoints(result, alphaOf) : undefined;
+        if (plane) Object.assign(json, { plane });
+        // Infinity (identical images) is not JSON; it is written as the string "inf".
+        await writeFileAtomic(join(outDir, 'results.json'), JSON.stringify(json, (_k, v) => (v === Infinity ? 'inf' : v), 2) + '\n');
+        await writeFileAtomic(join(outDir, 'results.csv'), formatCsv(result));
+        io.out.write(formatTable(result));
+        if (plane) {
+          const svg = planeSvg(plane, `${result.dataset} x${scale}: perception-distortion plane (α: SRResNet→SRGAN network interpolation)`);
+          await writeFileAtomic(join(outDir, 'plane.csv'), planeCsv(plane));
+          await writeFileAtomic(join(outDir, 'plane.svg'), svg);
+          await writeFileAtomic(join(outDir, 'plane.png'), await sharp(Buffer.from(svg)).png().toBuffer());
+          io.out.write(`\nperception-distortion plane (means over ${result.images.length} images):\n${formatPlane(plane)}`);
+          io.out.write(`plane: ${join(outDir, 'plane.csv')}, ${join(outDir, 'plane.svg')}, ${join(outDir, 'plane.png')}\n`);
+        }
+        io.out.write(`results: ${join(outDir, 'results.json')}, ${join(outDir, 'results.csv')}${flags.save ? `; images and sheets in ${outDir}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      } finally {
+        await disposeMethods(methods);
       }
-      io.out.write(`results: ${join(outDir, 'results.json')}, ${join(outDir, 'results.csv')}${flags.save ? `; images and sheets in ${outDir}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     });
 }

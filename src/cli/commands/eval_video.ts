@@ -1,6 +1,7 @@
 // `srgan eval-video`: per-frame PSNR/SSIM and temporal consistency (warping error, tOF) of SR
 // methods on HR video, as a table, JSON and a plot of the per-frame values (SVG and PNG).
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -10,9 +11,9 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { plotSvg, type Series } from '../../util/svg_plot.js';
 import { checkEngineName, type EngineName } from '../../inference/engine.js';
-import { createFrameUpscaler, INTERPOLATIONS, type FrameUpscaler } from '../../video/frame_upscaler.js';
+import { disposeMethods, isInterpolation, resolveMethod, type Method } from '../../inference/methods.js';
 import { evaluateVideo, openSequences, type VideoEvalResult, type FrameScores } from '../../video/eval_video.js';
-import { parseScale } from '../parse.js';
+import { parseOptionalNumber, parseScale } from '../parse.js';
 
 interface Flags {
   methods: string;
@@ -82,7 +83,8 @@ function plotPanels(r: VideoEvalResult): string {
   ]);
 }
 
-export function registerEvalVideoCommand(program: Command): void {
+export function registerEvalVideoCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('eval-video')
     .description('per-frame PSNR/SSIM and temporal consistency (warping error, tOF) of SR methods on HR video')
@@ -97,23 +99,17 @@ export function registerEvalVideoCommand(program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg binary, for video files')
     .action(async (input: string, flags: Flags) => {
       const scale = parseScale(flags.scale);
-      const num = (v: string | undefined, name: string, int: boolean, min: number) => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!(Number.isFinite(n) && n >= min && (!int || Number.isInteger(n)))) throw new SrError(`--${name} must be ${int ? 'a whole number' : 'a number'} >= ${min}, got '${v}'`);
-        return n;
-      };
-      const border = num(flags.border, 'border', true, 0);
-      const movingThreshold = num(flags.movingThreshold, 'moving-threshold', false, 0);
-      const maxFrames = num(flags.maxFrames, 'max-frames', true, 2);
+      const border = parseOptionalNumber(flags.border, '--border', { int: true, min: 0 });
+      const movingThreshold = parseOptionalNumber(flags.movingThreshold, '--moving-threshold', { min: 0 });
+      const maxFrames = parseOptionalNumber(flags.maxFrames, '--max-frames', { int: true, min: 2 });
       const engine: EngineName | undefined = flags.engine ? checkEngineName(flags.engine) : undefined;
       const specs = parseMethods(flags.methods);
       const sequences = await openSequences(input, { ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}), ...(maxFrames ? { maxFrames } : {}) });
-      if (specs.some((s) => !(INTERPOLATIONS as readonly string[]).includes(s.spec))) await initBackend({ backend: program.opts()['backend'], quiet: true });
-      const methods: Array<{ name: string; upscaler: FrameUpscaler }> = [];
+      if (specs.some((s) => !isInterpolation(s.spec))) await initBackend({ backend: program.opts()['backend'], quiet: true });
+      const methods: Method[] = [];
       const t0 = performance.now();
       try {
-        for (const s of specs) methods.push({ name: s.name, upscaler: await createFrameUpscaler({ model: s.spec, scale, ...(engine ? { engine } : {}) }) });
+        for (const s of specs) methods.push({ ...(await resolveMethod(s.spec, engine ? { engine } : {})), name: s.name });
         let frames = 0;
         const r = await evaluateVideo({
           sequences,
@@ -123,7 +119,7 @@ export function registerEvalVideoCommand(program: Command): void {
           ...(movingThreshold !== undefined ? { movingThreshold } : {}),
           onFrame: (seq, t) => {
             frames++;
-            if (t === 0) process.stderr.write(`${seq} ...\n`);
+            if (t === 0) io.err.write(`${seq} ...\n`);
           },
         });
         const outDir = resolve(flags.out ?? join('eval-out', `video-${basename(resolve(input))}-x${scale}`));
@@ -139,10 +135,10 @@ export function registerEvalVideoCommand(program: Command): void {
         const svg = plotPanels(r);
         await writeFileAtomic(join(outDir, 'per-frame.svg'), svg);
         await writeFileAtomic(join(outDir, 'per-frame.png'), await sharp(Buffer.from(svg)).png().toBuffer());
-        process.stdout.write(formatVideoTable(r));
-        process.stdout.write(`results: ${join(outDir, 'results.json')}; plot: ${join(outDir, 'per-frame.png')} (${frames} frames in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+        io.out.write(formatVideoTable(r));
+        io.out.write(`results: ${join(outDir, 'results.json')}; plot: ${join(outDir, 'per-frame.png')} (${frames} frames in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
       } finally {
-        for (const m of methods) await m.upscaler.dispose();
+        await disposeMethods(methods);
       }
     });
 }

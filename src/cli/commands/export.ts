@@ -1,6 +1,8 @@
 // `srgan export`: a generator as a standard ONNX file (batch norm folded, NCHW, dynamic H and W;
 // see src/inference/onnx_export.ts for the graph's contract).
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
+import { parseNumber } from '../parse.js';
 import { existsSync } from 'node:fs';
 import { SrError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -20,11 +22,8 @@ interface ExportFlags {
   force?: boolean;
 }
 
-export interface ExportIo {
-  out: { write(s: string): unknown };
-}
-
-export function registerExportCommand(program: Command, io: ExportIo = { out: process.stdout }): void {
+export function registerExportCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('export')
     .description("write a generator as an ONNX model: input 'lr' NCHW [N,3,H,W] RGB in [0,1], output 'sr' NCHW [N,3,sH,sW] in [-1,1]; H, W dynamic")
@@ -38,8 +37,7 @@ export function registerExportCommand(program: Command, io: ExportIo = { out: pr
     .option('--force', 'overwrite an existing output file')
     .action(async (flags: ExportFlags) => {
       if (flags.format.toLowerCase() !== 'onnx') throw new SrError(`--format '${flags.format}' is not supported; the only export format is onnx`);
-      const opset = Number(flags.opset);
-      if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new SrError(`--opset must be a whole number from ${MIN_OPSET} to ${MAX_OPSET}, got '${flags.opset}'`);
+      const opset = parseNumber(flags.opset, '--opset', { int: true, min: MIN_OPSET, max: MAX_OPSET });
       if (!flags.force && existsSync(flags.output)) throw new SrError(`${flags.output} exists; refusing to overwrite it (use --force)`);
       const src = await loadModelSource(modelSpecFromFlags(flags));
       if (src.kind === 'onnx') throw new SrError(`${src.label} is already an ONNX file`);

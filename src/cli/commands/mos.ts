@@ -1,20 +1,16 @@
 // `srgan mos create | serve | report`: the SRGAN paper's mean-opinion-score study as a tool.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { resolve } from 'node:path';
 import { ProgressReporter } from '../../util/progress.js';
-import { parsePort, serveUntilSignal } from '../../util/http.js';
+import { serveUntilSignal } from '../../util/http.js';
 import { createStudy } from '../../mos/study.js';
 import { serveStudy, DEFAULT_MAX_RATERS, DEFAULT_MAX_RATERS_PER_CLIENT } from '../../mos/server.js';
 import { formatReport, writeReport } from '../../mos/report.js';
-import { parseScale, parseCount } from '../parse.js';
+import { parseScale, parseCount, parsePort } from '../parse.js';
 
-export interface MosIo {
-  out: { write(s: string): unknown };
-  err: { write(s: string): unknown };
-}
-
-/** `io` is for tests; the CLI writes to the process's stdout and stderr. */
-export function registerMosCommand(program: Command, io: MosIo = { out: process.stdout, err: process.stderr }): void {
+export function registerMosCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   const mos = program.command('mos').description("mean-opinion-score study as in the SRGAN paper: make the images, collect ratings in the browser, report");
 
   mos

@@ -2,9 +2,9 @@
 // job queue (BullMQ), run by workers on any number of machines. See src/queue/ and the README
 // section "Batches across machines".
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import type { Queue } from 'bullmq';
 import { initBackend, type BackendRequest } from '../../tfjs/backend.js';
-import { SrError } from '../../util/errors.js';
 import { checkEngineName, DEFAULT_ENGINE } from '../../inference/engine.js';
 import { redisOf, redisTarget, withQueue, type RedisTarget } from '../../queue/connection.js';
 import { addBatch, DEFAULT_SEGMENT_SECONDS } from '../../queue/add.js';
@@ -12,7 +12,8 @@ import { listBatchIds, loadBatch, type BatchRecord } from '../../queue/batch.js'
 import { batchStatus, formatStatus, progressLine, type BatchStatus } from '../../queue/status.js';
 import { cancelBatch, retryBatch } from '../../queue/control.js';
 import { QueueWorker } from '../../queue/worker.js';
-import { addModelOptions, modelSettingsFromFlags, modelSpecFromFlags, parseIntFlag, type ModelFlags } from './upscale.js';
+import { addModelOptions, modelSettingsFromFlags, modelSpecFromFlags, type ModelFlags } from './upscale.js';
+import { parseNumber } from '../parse.js';
 
 interface AddFlags extends ModelFlags {
   out: string;
@@ -37,15 +38,11 @@ interface WorkerFlags {
   ffmpeg?: string;
 }
 
-function positiveSeconds(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new SrError(`--${name} must be a number of seconds >= ${min}, got '${v}'`);
-  return n;
-}
+const seconds = (v: string, flag: string, min: number) => parseNumber(v, flag, { min, unit: 'seconds' });
 
 const REDIS_HELP = 'Redis URL, redis://host:port (default $SRGAN_REDIS_URL, else redis://127.0.0.1:6379)';
 
-function registerAdd(queue: Command): void {
+function registerAdd(queue: Command, io: Io): void {
   const cmd = queue
     .command('add')
     .description('queue photos and videos for the workers; prints the batch id (inputs and --out must be on storage every worker sees)')
@@ -71,13 +68,13 @@ function registerAdd(queue: Command): void {
         overlap,
         quality,
         ...(flags.codec ? { codec: flags.codec } : {}),
-        ...(flags.crf !== undefined ? { crf: parseIntFlag('crf', flags.crf, 0, 63) } : {}),
+        ...(flags.crf !== undefined ? { crf: parseNumber(flags.crf, '--crf', { int: true, min: 0, max: 63 }) } : {}),
         ...(flags.preset ? { preset: flags.preset } : {}),
         force: flags.force === true,
-        attempts: parseIntFlag('attempts', flags.attempts, 1, 100),
-        backoffMs: Math.round(positiveSeconds('backoff', flags.backoff, 0) * 1000),
+        attempts: parseNumber(flags.attempts, '--attempts', { int: true, min: 1, max: 100 }),
+        backoffMs: Math.round(seconds(flags.backoff, '--backoff', 0) * 1000),
       };
-      const segmentSeconds = positiveSeconds('segment', flags.segment, 0.01);
+      const segmentSeconds = seconds(flags.segment, '--segment', 0.01);
       const r = await withQueue(t, (q) =>
         addBatch(q, {
           inputs,
@@ -86,21 +83,21 @@ function registerAdd(queue: Command): void {
           ...(format ? { format } : {}),
           segmentSeconds,
           ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
-          onVideo: (input, n) => process.stderr.write(`${input}: cut into ${n} segment${n === 1 ? '' : 's'}\n`),
+          onVideo: (input, n) => io.err.write(`${input}: cut into ${n} segment${n === 1 ? '' : 's'}\n`),
         }),
       );
       const b = r.batch;
       const photos = b.items.filter((i) => i.kind === 'image').length;
       const videos = b.items.length - photos;
-      process.stderr.write(
+      io.err.write(
         `batch ${b.id}: ${photos} photo${photos === 1 ? '' : 's'}${videos ? `, ${videos} video${videos === 1 ? '' : 's'}` : ''} (${r.jobs} jobs) -> ${b.out} on ${t.label}; ` +
           `follow it with: srgan queue status ${b.id} --wait\n`,
       );
-      process.stdout.write(`${b.id}\n`);
+      io.out.write(`${b.id}\n`);
     });
 }
 
-function registerWorker(queue: Command, program: Command): void {
+function registerWorker(queue: Command, program: Command, io: Io): void {
   queue
     .command('worker')
     .description('run jobs from the queue until Ctrl-C (start one or more per machine; same Redis URL and shared storage everywhere)')
@@ -113,12 +110,12 @@ function registerWorker(queue: Command, program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg binary for video jobs (default $SRGAN_FFMPEG, then PATH)')
     .action(async (flags: WorkerFlags) => {
       const t = redisTarget(flags.redis);
-      const concurrency = parseIntFlag('concurrency', flags.concurrency, 1, 256);
-      const threads = flags.threads === undefined ? concurrency : parseIntFlag('threads', flags.threads, 1, 256);
-      const stallSeconds = positiveSeconds('stall-timeout', flags.stallTimeout, 1);
+      const concurrency = parseNumber(flags.concurrency, '--concurrency', { int: true, min: 1, max: 256 });
+      const threads = flags.threads === undefined ? concurrency : parseNumber(flags.threads, '--threads', { int: true, min: 1, max: 256 });
+      const stallSeconds = seconds(flags.stallTimeout, '--stall-timeout', 1);
       const engine = checkEngineName(flags.engine);
       await initBackend({ backend: program.opts()['backend'] as BackendRequest | undefined, quiet: true });
-      const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+      const log = (line: string) => io.out.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
       const w = await QueueWorker.start({
         target: t,
         concurrency,
@@ -157,24 +154,24 @@ function registerWorker(queue: Command, program: Command): void {
     });
 }
 
-async function watch(t: RedisTarget, id: string, intervalMs: number): Promise<BatchStatus> {
+async function watch(t: RedisTarget, id: string, intervalMs: number, err: Io['err']): Promise<BatchStatus> {
   let last = '';
   const tty = process.stderr.isTTY === true;
   for (;;) {
     const st = await withBatch(t, id, batchStatus);
     const line = progressLine(st);
-    if (tty) process.stderr.write(`\r${line}\x1b[K`);
-    else if (line.replace(/ {2}[\d.]+ jobs\/s.*$/, '') !== last) process.stderr.write(`${line}\n`);
+    if (tty) err.write(`\r${line}\x1b[K`);
+    else if (line.replace(/ {2}[\d.]+ jobs\/s.*$/, '') !== last) err.write(`${line}\n`);
     last = line.replace(/ {2}[\d.]+ jobs\/s.*$/, '');
     if (st.finished) {
-      if (tty) process.stderr.write('\n');
+      if (tty) err.write('\n');
       return st;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
-function registerStatus(queue: Command): void {
+function registerStatus(queue: Command, io: Io): void {
   queue
     .command('status')
     .description('progress of a batch (done, failed, running, waiting) with a bar and an ETA; failed items with their reasons. Without a batch: the recent batches')
@@ -185,7 +182,7 @@ function registerStatus(queue: Command): void {
     .option('--interval <s>', 'seconds between looks with --wait', '1')
     .action(async (id: string | undefined, flags: { redis?: string; json?: boolean; wait?: boolean; interval: string }) => {
       const t = redisTarget(flags.redis);
-      const interval = positiveSeconds('interval', flags.interval, 0.05);
+      const interval = seconds(flags.interval, '--interval', 0.05);
       if (id === undefined) {
         const lines = await withQueue(t, async (q) => {
           const redis = await redisOf(q);
@@ -193,12 +190,12 @@ function registerStatus(queue: Command): void {
           for (const b of await listBatchIds(redis, 20)) out.push(progressLine(await batchStatus(q, await loadBatch(redis, b, t)), 20).replace(/^/, `${b}  `));
           return out;
         });
-        process.stdout.write(lines.length ? lines.join('\n') + '\n' : `no batches at ${t.label}\n`);
+        io.out.write(lines.length ? lines.join('\n') + '\n' : `no batches at ${t.label}\n`);
         return;
       }
-      const st = flags.wait ? await watch(t, id, interval * 1000) : await withBatch(t, id, batchStatus);
-      process.stdout.write(flags.json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
-      if (flags.wait && st.counts.failed + st.counts.blocked + st.counts.missing > 0) process.exitCode = 1;
+      const st = flags.wait ? await watch(t, id, interval * 1000, io.err) : await withBatch(t, id, batchStatus);
+      io.out.write(flags.json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
+      if (flags.wait && st.counts.failed + st.counts.blocked + st.counts.missing > 0) io.setExitCode(1);
     });
 }
 
@@ -228,7 +225,7 @@ const CONTROLS: Array<{ name: string; description: string; run: (q: Queue, b: Ba
   },
 ];
 
-function registerControl(queue: Command): void {
+function registerControl(queue: Command, io: Io): void {
   for (const c of CONTROLS) {
     queue
       .command(c.name)
@@ -236,17 +233,18 @@ function registerControl(queue: Command): void {
       .argument('<batch>', 'batch id')
       .option('--redis <url>', REDIS_HELP)
       .action(async (id: string, flags: { redis?: string }) => {
-        process.stdout.write(`${await withBatch(redisTarget(flags.redis), id, c.run)}\n`);
+        io.out.write(`${await withBatch(redisTarget(flags.redis), id, c.run)}\n`);
       });
   }
 }
 
-export function registerQueueCommand(program: Command): void {
+export function registerQueueCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   const queue = program
     .command('queue')
     .description('batches of photos and videos on a Redis job queue (BullMQ), upscaled by workers on one or many machines');
-  registerAdd(queue);
-  registerWorker(queue, program);
-  registerStatus(queue);
-  registerControl(queue);
+  registerAdd(queue, io);
+  registerWorker(queue, program, io);
+  registerStatus(queue, io);
+  registerControl(queue, io);
 }

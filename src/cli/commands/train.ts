@@ -1,120 +1,71 @@
 // `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
-import type { Command } from 'commander';
+// The flags, their help and their checks come from the option table (train/options.ts).
+import { Option, type Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { initBackend } from '../../tfjs/backend.js';
-import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
+import { TRAIN_FIELDS, fieldApplies, fieldHelp, readConfigFile, resolveOptions, resolveResumedOptions, type TrainField, type TrainMode } from '../../train/options.js';
 import { train } from '../../train/trainer.js';
 import { abandonCheckpointSave } from '../../train/checkpoint.js';
-import { SrError } from '../../util/errors.js';
+import { checkRunFolder, readRunConfig } from '../../train/run_dir.js';
+import { onInterrupt } from '../../util/interrupt.js';
+import { EXIT_INTERRUPTED } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/out_dir.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
-interface Flags {
-  [k: string]: string | boolean | undefined;
+type Flags = Record<string, string | boolean | undefined>;
+
+/** Commander's name for each field's flag ('--keep' -> keep), paired with the field's own name. */
+function flagAttributes(mode: TrainMode): Array<[attribute: string, field: string, option: Option]> {
+  return Object.entries(TRAIN_FIELDS as Record<string, TrainField<unknown>>)
+    .filter(([, f]) => fieldApplies(f, mode))
+    .map(([key, f]) => {
+      const option = new Option(f.flag, fieldHelp(f, mode));
+      return [option.attributeName(), key, option];
+    });
 }
 
-const FLAG_TO_OPTION: Record<string, string> = {
-  data: 'data', out: 'out', val: 'val', scale: 'scale', steps: 'steps', batch: 'batch', patch: 'patch', lr: 'lr',
-  lrSchedule: 'lrSchedule', beta1: 'beta1', workers: 'workers', accumulate: 'accumulate', seed: 'seed', blocks: 'blocks',
-  channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
-  init: 'init', genInit: 'genInit', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
-  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads',
-  pixelLoss: 'pixelLoss', ema: 'ema', lrDecay: 'lrDecay',
-};
-
-function addCommon(cmd: Command, dataHelp = "folder of HR training images (several: 'a,b')"): Command {
+function addTrainOptions(cmd: Command, mode: TrainMode): Command {
+  for (const [, , option] of flagAttributes(mode)) cmd.addOption(option);
   return cmd
-    .requiredOption('--data <folder>', dataHelp)
-    .requiredOption('--out <run folder>', 'where checkpoints, logs, curves and samples go')
     .option('--config <file>', 'JSON or YAML file with any of these options (flags override it)')
-    .option('--val <folder>', 'HR images for validation (PSNR/SSIM with the evaluation protocol)')
-    .option('--scale <n>', 'upscaling factor: 2, 4 or 8 (default 4)')
-    .option('--steps <n>', 'total training steps')
-    .option('--batch <n>', 'images per step (default 16)')
-    .option('--patch <n>', 'HR crop side (default 96)')
-    .option('--lr <rate>', 'constant learning rate (default 1e-4)')
-    .option('--lr-schedule <list>', "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'")
-    .option('--lr-decay <kind>', "'cosine': anneal the scheduled rate to 1% of it at --steps, fitting the schedule to the step budget; 'none' (default none)")
-    .option('--ema <decay>', 'keep an exponential moving average of the generator weights with this decay (e.g. 0.999); it is validated and shipped (default 0: none)')
-    .option('--beta1 <b>', 'Adam beta1 (default 0.9)')
-    .option('--engine <name>', "what computes the gradients: 'onnx' (ONNX Runtime's native kernels) or 'tfjs' (the TF.js reference) (default onnx)")
-    .option('--workers <n>', 'data-parallel replicas, one per thread (default: one per core, except srgan on onnx: 1 with --threads = cores)')
-    .option('--threads <n>', 'onnx: threads of each replica (default: the cores divided by --workers)')
-    .option('--accumulate <n>', 'micro-batches per replica (default 1; 1 worker x 2 = 2 workers x 1)')
-    .option('--seed <n>', 'seed for weights and data (default 1)')
-    .option('--gen-init <kind>', "generator start without --init: 'interpolate' (SRResNet begins as linear x2 per stage) or 'random' (default interpolate)")
-    .option('--blocks <n>', 'residual blocks of the generator (default 16)')
-    .option('--channels <n>', 'generator feature channels (default 64)')
-    .option('--log-every <n>', 'steps between log lines (default 10)')
-    .option('--val-every <n>', 'steps between validations (default 500)')
-    .option('--ckpt-every <n>', 'steps between checkpoints (default 200)')
-    .option('--keep <n>', 'checkpoints kept (default 3)')
-    .option('--data-workers <n>', 'threads decoding and cropping images (default 1)')
-    .option('--resume', 'continue the run in --out from its newest checkpoint')
+    .option('--resume', "continue the run in --out from its newest checkpoint, with the options it was started with (flags change what may change)")
     .option('--no-progress', 'plain log lines instead of a progress bar');
 }
 
-async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promise<void> {
+async function runTrain(mode: TrainMode, flags: Flags, program: Command, io: Io): Promise<void> {
   const fromFile = flags['config'] ? readConfigFile(String(flags['config'])) : {};
   const fromFlags: Record<string, unknown> = {};
-  for (const [flag, opt] of Object.entries(FLAG_TO_OPTION)) if (flags[flag] !== undefined) fromFlags[opt] = flags[flag];
+  for (const [attribute, key] of flagAttributes(mode)) if (flags[attribute] !== undefined) fromFlags[key] = flags[attribute];
   // On --resume the run's own config is the base, so a resumed run trains what it started with.
-  let base: Record<string, unknown> = {};
-  if (flags['resume'] && typeof flags['out'] === 'string' && existsSync(join(flags['out'], 'config.json'))) {
-    const saved = JSON.parse(readFileSync(join(flags['out'], 'config.json'), 'utf8')) as Record<string, unknown>;
-    if (saved['mode'] !== mode) throw new SrError(`${flags['out']} is a '${String(saved['mode'])}' run; resume it with 'train ${String(saved['mode'])}'`);
-    delete saved['backend'];
-    delete saved['keepCheckpoints'];
-    base = saved;
-  }
-  const opts = resolveOptions(mode, base, fromFile, fromFlags);
+  const out = fromFlags['out'] ?? fromFile['out'];
+  const saved = flags['resume'] && typeof out === 'string' ? readRunConfig(out) : null;
+  // Without a saved config there is no run to continue: say so, rather than ask for --data.
+  if (flags['resume'] && typeof out === 'string' && !saved) checkRunFolder(out, true);
+  const opts = saved ? resolveResumedOptions(mode, saved, fromFile, fromFlags) : resolveOptions(mode, fromFile, fromFlags);
   checkOutputFolder(opts.out, '--out');
   const backend = await initBackend({ backend: program.opts()['backend'] });
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      abandonCheckpointSave(opts.out);
-      process.exit(130);
-    }
-    process.stderr.write('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = onInterrupt('finishing this step and saving a checkpoint', io.err, () => abandonCheckpointSave(opts.out));
   try {
-    const r = await train(opts, { resume: flags['resume'] === true, signal: controller.signal, backend, progress: flags['progress'] !== false && process.stderr.isTTY === true });
-    if (r.lastVal) process.stdout.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.lastVal.step}\n`);
-    if (r.interrupted) process.exitCode = 130;
+    const r = await train(opts, { resume: flags['resume'] === true, signal: interrupt.signal, backend, progress: flags['progress'] !== false && process.stderr.isTTY === true });
+    if (r.lastVal) io.out.write(`validation: PSNR ${r.lastVal.psnr.toFixed(3)} dB, SSIM ${r.lastVal.ssim.toFixed(4)} at step ${r.lastVal.step}\n`);
+    if (r.interrupted) io.setExitCode(EXIT_INTERRUPTED);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
   }
 }
 
-export function registerTrainCommand(program: Command): void {
-  const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
-  addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE (or L1) loss (Adam, beta1 0.9)'))
-    .option('--init <weights>', 'generator weights to start from (fine-tuning; default: seeded random weights)')
-    .option('--pixel-loss <kind>', 'mse (the paper) or l1 (as BasicSR trains MSRResNet) (default mse)')
-    .action((flags: Flags) => runTrain('srresnet', flags, program));
-  addCommon(train.command('srgan').description('SRGAN: generator from --init, perceptual loss = content + adv-weight x -log D(G(x))'))
-    .option('--init <weights>', 'SRResNet weights to start the generator from (the paper does)')
-    .option('--content <loss>', 'content loss: mse, vgg22 or vgg54 (default mse)')
-    .option('--pixel-loss <kind>', "with --content mse: the pixel term, mse or l1 (default mse)")
-    .option('--vgg-weights <file>', 'VGG19 ImageNet weights (Keras .h5 or TF.js folder) for vgg22/vgg54')
-    .option('--adv-weight <w>', 'weight of the adversarial loss (default 1e-3)')
-    .option('--disc-channels <n>', 'discriminator base channels (default 64)')
-    .action((flags: Flags) => runTrain('srgan', flags, program));
+const MODES: Array<[TrainMode, string]> = [
+  ['srresnet', 'SRResNet with the pixel-wise MSE (or L1) loss (Adam, beta1 0.9)'],
+  ['srgan', 'SRGAN: generator from --init, perceptual loss = content + adv-weight x -log D(G(x))'],
   // The video modes of Zhang, Liu & Xiong (ICCV 2019). --data holds photos (sequences are
   // synthesised from them with known flow) and/or videos (flow estimated on the HR frames).
-  const video = (cmd: Command) =>
-    addCommon(cmd, 'folder of HR photos (sequences are synthesised from them) and/or videos')
-      .option('--video-frames <n>', 'frames decoded from the start of each training video (default 32)')
-      .option('--init <weights>', 'generator weights to start from (e.g. a trained SRResNet)');
-  video(train.command('sosr').description('spatial-oriented video SR: pixel MSE weighted by the HR optical-flow magnitude, so moving regions dominate'))
-    .option('--motion-eps <e>', 'how much static pixels still count: w = (eps + |f|/m) / mean(eps + |f|/m), m = max(mean |f|, 1 px) (default 0.1)')
-    .action((flags: Flags) => runTrain('sosr', flags, program));
-  video(train.command('tosr').description('temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'))
-    .option('--temporal-weight <lambda>', 'weight of the two temporal terms (default 1)')
-    .action((flags: Flags) => runTrain('tosr', flags, program));
+  ['sosr', 'spatial-oriented video SR: pixel MSE weighted by the HR optical-flow magnitude, so moving regions dominate'],
+  ['tosr', 'temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'],
+];
+
+export function registerTrainCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
+  const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
+  for (const [mode, description] of MODES) {
+    addTrainOptions(train.command(mode).description(description), mode).action((flags: Flags) => runTrain(mode, flags, program, io));
+  }
 }

@@ -14,6 +14,8 @@
 // output's (--max-output-pixels). Ctrl-C stops at the next tile, says which files were done and
 // which were not, and exits 130.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
+import { parseNumber, parseOptionalNumber, parseScale } from '../parse.js';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { SrError } from '../../util/errors.js';
@@ -48,13 +50,6 @@ interface UpscaleFlags extends ModelFlags {
   threads?: string;
   force?: boolean;
   progress: boolean;
-}
-
-export interface UpscaleIo {
-  out: { write(s: string): unknown };
-  err: { write(s: string): unknown };
-  /** Receives 1 when some file failed (the CLI sets process.exitCode). */
-  setExitCode(code: number): void;
 }
 
 const OUTPUT_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'tiff'];
@@ -130,18 +125,11 @@ function planJobs(inputs: Inputs, output: string | undefined, scale: number, for
   return files.map((input) => ({ input, output: join(dirname(input), `${basename(input, extname(input))}_x${scale}${FORMAT_EXTENSIONS[fmt(input)]}`), format: fmt(input) }));
 }
 
-export function parseIntFlag(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new SrError(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
-  return n;
-}
-
 export function modelSpecFromFlags(flags: { model?: string; scale?: string; alpha?: string; blend?: string }): ModelSpec {
   const spec: { -readonly [K in keyof ModelSpec]: ModelSpec[K] } = {};
-  if (flags.scale !== undefined) spec.scale = parseIntFlag('scale', flags.scale, 2, 8);
+  if (flags.scale !== undefined) spec.scale = parseScale(flags.scale);
   if (flags.alpha !== undefined) {
-    const a = Number(flags.alpha);
-    if (flags.alpha.trim() === '' || !Number.isFinite(a) || a < 0 || a > 1) throw new SrError(`--alpha must be a number from 0 to 1, got '${flags.alpha}'`);
+    const a = parseNumber(flags.alpha, '--alpha', { min: 0, max: 1 });
     if (flags.model !== undefined) throw new SrError('--alpha blends the models given by --blend (default srresnet,srgan); it cannot be combined with --model');
     spec.alpha = a;
     if (flags.blend !== undefined) {
@@ -182,11 +170,11 @@ export interface ModelSettings {
 
 /** Checks the flags of addModelOptions(); SrError naming the first bad one. */
 export function modelSettingsFromFlags(flags: ModelFlags): ModelSettings {
-  const tileSize = parseIntFlag('tile', flags.tile, 16, 4096);
-  const overlap = parseIntFlag('overlap', flags.overlap, 0, 1024);
+  const tileSize = parseNumber(flags.tile, '--tile', { int: true, min: 16, max: 4096 });
+  const overlap = parseNumber(flags.overlap, '--overlap', { int: true, min: 0, max: 1024 });
   checkTiling(tileSize, overlap);
   const engine = checkEngineName(flags.engine);
-  const quality = parseIntFlag('quality', flags.quality, 1, 100);
+  const quality = parseNumber(flags.quality, '--quality', { int: true, min: 1, max: 100 });
   const format = parseFormatFlag(flags.format);
   return { spec: modelSpecFromFlags(flags), engine, tileSize, overlap, quality, format };
 }
@@ -196,13 +184,12 @@ function reason(err: unknown): string {
 }
 
 /** Megapixels from a flag, as a pixel count. */
-function parseMegapixels(name: string, v: string): number {
-  const mp = Number(v);
-  if (v.trim() === '' || !Number.isFinite(mp) || mp <= 0) throw new SrError(`--${name} must be a positive number of megapixels, got '${v}'`);
-  return Math.round(mp * 1e6);
+function parseMegapixels(flag: string, v: string): number {
+  return Math.round(parseNumber(v, flag, { above: 0, unit: 'megapixels' }) * 1e6);
 }
 
-export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: process.stdout, err: process.stderr, setExitCode: (c) => void (process.exitCode = c) }): void {
+export function registerUpscaleCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   const cmd = program
     .command('upscale')
     .description(`super-resolve images with a shipped model (srgan by default) or a weights file; outputs are <name>_x4.<ext> next to a single input, <folder>_x4/ for a folder, or under -o`)
@@ -217,9 +204,9 @@ export function registerUpscaleCommand(program: Command, io: UpscaleIo = { out: 
     .action(async (args: string[], flags: UpscaleFlags) => {
       const t0 = performance.now();
       const { spec, engine, tileSize, overlap, quality, format } = modelSettingsFromFlags(flags);
-      const threads = flags.threads === undefined ? undefined : parseIntFlag('threads', flags.threads, 1, 256);
-      const maxPixels = parseMegapixels('max-pixels', flags.maxPixels);
-      const maxOutputPixels = parseMegapixels('max-output-pixels', flags.maxOutputPixels);
+      const threads = parseOptionalNumber(flags.threads, '--threads', { int: true, min: 1, max: 256 });
+      const maxPixels = parseMegapixels('--max-pixels', flags.maxPixels);
+      const maxOutputPixels = parseMegapixels('--max-output-pixels', flags.maxOutputPixels);
 
       const inputs = await collectInputs(args);
       const failures: Array<{ input: string; why: string }> = [...inputs.missing];

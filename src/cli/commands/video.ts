@@ -1,14 +1,16 @@
 // `srgan video <in> -o <out>`: upscale every frame of a video, keeping its frame rate, frame count
 // and audio. See src/video/upscale_video.ts for how the frames stream.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
 import { initBackend } from '../../tfjs/backend.js';
 import { SrError, EXIT_INTERRUPTED } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { ProgressReporter } from '../../util/progress.js';
 import { checkEngineName } from '../../inference/engine.js';
-import { DEFAULT_MODEL } from '../../inference/model_source.js';
-import { createFrameUpscaler } from '../../video/frame_upscaler.js';
+import { DEFAULT_MODEL } from '../../inference/model_names.js';
+import { isInterpolation, resolveMethod } from '../../inference/methods.js';
 import { upscaleVideo } from '../../video/upscale_video.js';
+import { parseNumber, parseScale } from '../parse.js';
 
 interface VideoFlags {
   output?: string;
@@ -26,14 +28,8 @@ interface VideoFlags {
   progress?: boolean;
 }
 
-function intFlag(v: string | undefined, name: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) throw new SrError(`--${name} must be a whole number >= ${min}, got '${v}'`);
-  return n;
-}
-
-export function registerVideoCommand(program: Command): void {
+export function registerVideoCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('video')
     .description('upscale a video frame by frame (ffmpeg decodes and encodes; audio is copied, frame rate and count kept)')
@@ -53,42 +49,43 @@ export function registerVideoCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (input: string, flags: VideoFlags) => {
       if (!flags.output) throw new SrError('say where the upscaled video goes: -o <file.mp4>');
-      const scale = intFlag(flags.scale, 'scale', 2);
       const model = flags.model ?? DEFAULT_MODEL;
-      if (!['bicubic', 'bilinear', 'nearest'].includes(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
-      const upscaler = await createFrameUpscaler({
-        model,
-        ...(scale !== undefined ? { scale } : {}),
+      const asked = flags.scale !== undefined ? parseScale(flags.scale) : undefined;
+      if (!isInterpolation(model)) await initBackend({ backend: program.opts()['backend'], quiet: true });
+      const method = await resolveMethod(model, {
         ...(flags.engine ? { engine: checkEngineName(flags.engine) } : {}),
-        ...(flags.threads ? { threads: intFlag(flags.threads, 'threads', 1)! } : {}),
-        ...(flags.tile ? { tileSize: intFlag(flags.tile, 'tile', 16)! } : {}),
+        ...(flags.threads ? { threads: parseNumber(flags.threads, '--threads', { int: true, min: 1 }) } : {}),
+        ...(flags.tile ? { tileSize: parseNumber(flags.tile, '--tile', { int: true, min: 16 }) } : {}),
       });
-      const interrupt = onInterrupt('stopping and removing the unfinished output');
+      // A model file has its own factor; --scale may only repeat it (upscaleVideo checks).
+      const scale = asked ?? method.scale ?? 4;
+      const interrupt = onInterrupt('stopping and removing the unfinished output', io.err);
       let progress: ProgressReporter | null = null;
       try {
         const r = await upscaleVideo({
           input,
           output: flags.output,
-          upscaler,
+          method,
+          scale,
           ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
           ...(flags.codec ? { codec: flags.codec } : {}),
-          ...(flags.crf !== undefined ? { crf: intFlag(flags.crf, 'crf', 0)! } : {}),
+          ...(flags.crf !== undefined ? { crf: parseNumber(flags.crf, '--crf', { int: true, min: 0 }) } : {}),
           ...(flags.preset ? { preset: flags.preset } : {}),
-          ...(flags.queue ? { queue: intFlag(flags.queue, 'queue', 1)! } : {}),
+          ...(flags.queue ? { queue: parseNumber(flags.queue, '--queue', { int: true, min: 1 }) } : {}),
           overwrite: flags.force === true,
           signal: interrupt.signal,
           onStart: (info, tools) => {
             const audio = info.audio.length ? `audio ${info.audio.map((a) => a.codec).join(', ')} (copied)` : 'no audio';
-            process.stderr.write(
+            io.err.write(
               `${input}: ${info.codec} ${info.width}x${info.height} at ${info.fpsText} fps, ${info.frames ?? '?'}${info.framesExact ? '' : ' (estimated)'} frames, ${audio}; ` +
-                `x${upscaler.scale} with ${upscaler.name}; ffmpeg ${tools.version}\n`,
+                `x${scale} with ${method.name}; ffmpeg ${tools.version}\n`,
             );
             progress = new ProgressReporter({ total: info.frames ?? 0, label: 'video', unit: 'frames', enabled: flags.progress !== false });
           },
           onFrame: (done) => progress?.update(done),
         });
         (progress as ProgressReporter | null)?.stop();
-        process.stdout.write(
+        io.out.write(
           `wrote ${flags.output}: ${r.frames} frames, ${r.outWidth}x${r.outHeight} at ${r.info.fpsText} fps` +
             `${r.info.audio.length ? ', audio copied' : ''} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(2)} frames/s)\n`,
         );
@@ -98,7 +95,7 @@ export function registerVideoCommand(program: Command): void {
         throw err;
       } finally {
         interrupt.dispose();
-        await upscaler.dispose();
+        await method.dispose?.();
       }
     });
 }

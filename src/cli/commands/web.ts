@@ -1,7 +1,9 @@
 // `srgan web`: the upscaling studio, served on this machine and run in the browser.
 import type { Command } from 'commander';
+import { withDefaults, type Io } from '../io.js';
+import { parseOptionalNumber, parsePort } from '../parse.js';
 import { SrError } from '../../util/errors.js';
-import { parsePort, serveUntilSignal } from '../../util/http.js';
+import { serveUntilSignal } from '../../util/http.js';
 import { basename, extname } from 'node:path';
 import { catalogFromDir, shippedCatalog, tinyCatalog, weightsCatalog, type ModelCatalog } from '../../web/models.js';
 import { serveStudio } from '../../web/server.js';
@@ -16,7 +18,8 @@ interface WebFlags {
   maxPixels?: string;
 }
 
-export function registerWebCommand(program: Command, io: { out: { write(s: string): unknown } } = { out: process.stdout }): void {
+export function registerWebCommand(program: Command, given: Partial<Io> = {}): void {
+  const io = withDefaults(given);
   program
     .command('web')
     .description('the upscaling studio: drop an image in the browser, x4 with the shipped models (onnxruntime-web, WebGPU or WASM), compare, download')
@@ -36,11 +39,7 @@ export function registerWebCommand(program: Command, io: { out: { write(s: strin
         if (!flags.modelDir) throw new SrError('--dial applies to --model-dir');
         dial = [parts[0], parts[1]];
       }
-      let maxPixels: number | undefined;
-      if (flags.maxPixels !== undefined) {
-        maxPixels = Number(flags.maxPixels);
-        if (!(Number.isInteger(maxPixels) && maxPixels >= 1)) throw new SrError(`--max-pixels must be a positive integer, got '${flags.maxPixels}'`);
-      }
+      const maxPixels = parseOptionalNumber(flags.maxPixels, '--max-pixels', { int: true, min: 1 });
       let catalog: ModelCatalog;
       if (flags.tinyModels) catalog = tinyCatalog();
       else if (flags.modelDir) catalog = await catalogFromDir(flags.modelDir, dial);

@@ -1,0 +1,145 @@
+// A training run's folder. This module is the one that knows its files; the trainer, the CLI and
+// package-model go through it.
+//
+//   config.json      the resolved options of the latest (re)start (train/options.ts)
+//   resumes.jsonl    what each resume changed, oldest first, so a model card can tell the whole
+//                    history of a run rather than only its last leg
+//   log.jsonl        one JSON object per logged step and per validation
+//   checkpoints/     see checkpoint.ts; `--resume` continues from the newest complete one
+//   generator.safetensors  the final generator (float32; with --ema, the weight average)
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import { SrError } from '../util/errors.js';
+import { latestCheckpoint, readCheckpointState, shippedGenerator } from './checkpoint.js';
+import type { Losses } from './replica.js';
+
+export interface LogEntry {
+  step: number;
+  time: string;
+  lr?: number;
+  losses?: Losses;
+  samplesPerSec?: number;
+  tensors?: number;
+  rssMB?: number;
+  /** niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss */
+  val?: { psnr: number; ssim: number; niqe?: number; images: number };
+}
+
+export interface ResumeRecord {
+  step: number;
+  time: string;
+  /** option -> [before, after] */
+  changed: Record<string, [unknown, unknown]>;
+}
+
+const configPath = (runDir: string) => join(runDir, 'config.json');
+const resumesPath = (runDir: string) => join(runDir, 'resumes.jsonl');
+const logPath = (runDir: string) => join(runDir, 'log.jsonl');
+export const finalGeneratorPath = (runDir: string) => join(runDir, 'generator.safetensors');
+
+/** The options a run was (re)started with, or null when the folder holds no run. */
+export function readRunConfig(runDir: string): Record<string, unknown> | null {
+  const path = configPath(runDir);
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new SrError(`${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Says whether `runDir` may be used as asked: a new run must not land on an old one, and a resume
+ * needs a complete checkpoint. Changes nothing, so a run that cannot start leaves the folder as it was.
+ */
+export function checkRunFolder(runDir: string, resume: boolean): void {
+  const newest = existsSync(runDir) ? latestCheckpoint(runDir) : null;
+  if (newest && !resume) {
+    throw new SrError(`${runDir} already holds a run (checkpoints/${basename(newest)}); add --resume to continue it, or choose another --out`);
+  }
+  if (resume && !newest) {
+    const what = !existsSync(runDir) ? 'does not exist' : existsSync(configPath(runDir)) ? 'holds no complete checkpoint' : 'is not a training run folder';
+    throw new SrError(`--resume: ${runDir} ${what}, so there is nothing to continue; start a new run without --resume`);
+  }
+}
+
+/**
+ * Writes the options of this (re)start. On a resume (`resumedAt`, the step it continues from)
+ * what differs from the saved options is first appended to resumes.jsonl.
+ */
+export async function writeRunConfig(runDir: string, config: Record<string, unknown>, resumedAt?: number): Promise<void> {
+  const before = resumedAt === undefined ? null : readRunConfig(runDir);
+  if (before) {
+    const changed: Record<string, [unknown, unknown]> = {};
+    for (const key of new Set([...Object.keys(before), ...Object.keys(config)])) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(config[key])) changed[key] = [before[key] ?? null, config[key] ?? null];
+    }
+    if (Object.keys(changed).length > 0) {
+      const record: ResumeRecord = { step: resumedAt!, time: new Date().toISOString(), changed };
+      appendFileSync(resumesPath(runDir), JSON.stringify(record) + '\n');
+    }
+  }
+  await writeFileAtomic(configPath(runDir), JSON.stringify(config, null, 2));
+}
+
+export function readResumes(runDir: string): ResumeRecord[] {
+  const path = resumesPath(runDir);
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ResumeRecord) : [];
+}
+
+function readLog(path: string, upTo: number): LogEntry[] {
+  if (!existsSync(path)) return [];
+  const out: LogEntry[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as LogEntry;
+      if (e.step <= upTo) out.push(e);
+    } catch {
+      // A line cut short by a kill: everything after it belongs to steps being redone.
+      break;
+    }
+  }
+  return out;
+}
+
+/** log.jsonl, kept in memory too (for the plots) and appended to line by line. */
+export class RunLog {
+  private constructor(
+    private readonly path: string,
+    readonly entries: LogEntry[],
+  ) {}
+
+  /** A new log, or on a resume the saved one cut back to `resumedAt` (later lines are steps to redo). */
+  static async open(runDir: string, resumedAt?: number): Promise<RunLog> {
+    const path = logPath(runDir);
+    const entries = resumedAt === undefined ? [] : readLog(path, resumedAt);
+    await writeFileAtomic(path, entries.map((e) => JSON.stringify(e) + '\n').join(''));
+    return new RunLog(path, entries);
+  }
+
+  record(e: LogEntry): void {
+    this.entries.push(e);
+    appendFileSync(this.path, JSON.stringify(e) + '\n');
+  }
+}
+
+/** What a run holds for shipping: its options, its newest checkpoint and how far it got. */
+export interface RunSummary {
+  config: Record<string, unknown>;
+  /** the newest checkpoint's generator: a finished run's final generator equals it */
+  weights: string;
+  step: number;
+  trainSeconds: number;
+  resumes: ResumeRecord[];
+}
+
+export function summarizeRun(runDir: string): RunSummary {
+  const config = readRunConfig(runDir);
+  if (!config) throw new SrError(`${runDir} is not a training run (no config.json)`);
+  const ckpt = latestCheckpoint(runDir);
+  if (!ckpt) throw new SrError(`${runDir} has no complete checkpoint yet`);
+  const state = readCheckpointState(ckpt);
+  return { config, weights: shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, resumes: readResumes(runDir) };
+}
