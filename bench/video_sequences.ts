@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { listImages, loadImage8, type Image8 } from '../src/io/image.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { Rng } from '../src/util/random.js';
-import { hash32 } from '../src/data/patch_dataset.js';
+import { hash32 } from '../src/util/random.js';
 import { renderSequence, randomMotion } from '../src/video/synth.js';
 
 function arg(name: string, def: string): string {
