@@ -22,6 +22,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<Register>]> = [
   ['video', async () => (await import('./commands/video.js')).registerVideoCommand],
   ['eval-video', async () => (await import('./commands/eval_video.js')).registerEvalVideoCommand],
   ['queue', async () => (await import('./commands/queue.js')).registerQueueCommand],
+  ['make-actions', async () => (await import('./commands/make_actions.js')).registerMakeActionsCommand],
+  ['eval-recognition', async () => (await import('./commands/eval_recognition.js')).registerEvalRecognitionCommand],
 ];
 
 /** The program with every subcommand, or only `only` when it names one. */
@@ -36,7 +38,7 @@ export async function buildProgram(only?: string): Promise<Command> {
   const chosen = COMMANDS.some(([name]) => name === only) ? COMMANDS.filter(([name]) => name === only) : COMMANDS;
   for (const [, load] of chosen) (await load())(program);
   // Lets `eval`, `mos create` and `eval-video` name srresnet, srgan or a weights file as a method.
-  if (chosen.length > 1 || !['upscale', 'export', 'web', 'info', 'queue'].includes(only!)) (await import('../inference/eval_methods.js')).registerModelMethods();
+  if (chosen.length > 1 || !['upscale', 'export', 'web', 'info', 'queue', 'make-actions', 'eval-recognition'].includes(only!)) (await import('../inference/eval_methods.js')).registerModelMethods();
   return program;
 }
 

@@ -55,15 +55,10 @@ export function twoStreamParams(cfg: TwoStreamConfig): number {
   return total;
 }
 
-registerArchitecture<TwoStreamConfig>({
-  name: 'two-stream',
-  description: 'two-stream action recognizer: a spatial (RGB) and a temporal (stacked flow) CNN, late fusion',
-  fields: {
-    classes: { kind: 'int', default: 4, min: 2, max: 1000, help: 'action classes' },
-    stack: { kind: 'int', default: 4, min: 1, max: 32, help: 'L, flow fields stacked for the temporal stream (the paper: 10)' },
-    channels: { kind: 'int', default: 16, min: 4, max: 256, help: 'filters of the first layer of each stream' },
-  },
-  build: buildTwoStream,
-  describe: describeTwoStream,
-  paramCount: twoStreamParams,
-});
+const FIELDS = {
+  classes: { kind: 'int', default: 4, min: 2, max: 1000, help: 'action classes' },
+  stack: { kind: 'int', default: 4, min: 1, max: 32, help: 'L, flow fields stacked for the temporal stream (the paper: 10)' },
+  channels: { kind: 'int', default: 16, min: 4, max: 256, help: 'filters of the first layer of each stream' },
+} as const;
+
+registerArchitecture<TwoStreamConfig>({ name: 'two-stream', description: 'two-stream action recognizer: a spatial (RGB) and a temporal (stacked flow) CNN, late fusion', fields: FIELDS, build: buildTwoStream, describe: describeTwoStream, paramCount: twoStreamParams });

@@ -9,7 +9,7 @@ import { ENGINES, type EngineName } from './engine.js';
 import { dataFolders } from '../data/folders.js';
 import { getObjective } from './objectives.js';
 
-export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
+export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr' | 'recognizer';
 
 /** The video modes of Zhang, Liu & Xiong (ICCV 2019): pairs of frames with their HR flow. */
 export function isVideoMode(mode: TrainMode): mode is 'sosr' | 'tosr' {
@@ -55,6 +55,8 @@ export interface TrainOptions {
   engine: EngineName;
   /** onnx: intra-op threads per replica (workers x threads should match the cores). */
   threads: number;
+  /** recognizer: L, the flow fields stacked for the temporal stream */
+  stack: number;
 }
 
 export const GEN_INITS = ['interpolate', 'random'] as const;
@@ -91,6 +93,10 @@ export function defaults(mode: TrainMode): TrainOptions {
     videoFrames: 32,
     engine: 'onnx',
     threads: 1,
+    stack: 4,
+    // The recognizer is a small CNN on whole frames: --patch is the frame side, --channels the
+    // first layer's width of each stream, and Adam's usual 1e-3 suits it.
+    ...(mode === 'recognizer' ? { patch: 64, channels: 16, steps: 2000, lrSchedule: [[0, 1e-3]] as Array<[number, number]> } : {}),
   };
 }
 
@@ -132,7 +138,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads'] as const;
+const NUMBER_FIELDS = ['scale', 'steps', 'batch', 'patch', 'beta1', 'workers', 'accumulate', 'seed', 'blocks', 'channels', 'discChannels', 'advWeight', 'logEvery', 'valEvery', 'ckptEvery', 'keepCheckpoints', 'dataWorkers', 'temporalWeight', 'motionEps', 'videoFrames', 'threads', 'stack'] as const;
 const STRING_FIELDS = ['data', 'out', 'val', 'vggWeights', 'init', 'genInit', 'content', 'mode', 'engine'] as const;
 
 /**
@@ -203,6 +209,8 @@ function validate(o: TrainOptions): TrainOptions {
   if (!(o.temporalWeight >= 0)) throw new SrError(`--temporal-weight must be >= 0, got ${o.temporalWeight}`);
   if (!(o.motionEps > 0)) throw new SrError(`--motion-eps must be > 0 (static pixels must still count), got ${o.motionEps}`);
   intPos('videoFrames', 2);
+  intPos('stack');
+  if (o.mode === 'recognizer' && o.videoFrames < o.stack + 1) throw new SrError(`--video-frames ${o.videoFrames} leaves no room for --stack ${o.stack} (needs at least ${o.stack + 1})`);
   if (o.content !== 'mse') {
     if (!o.vggWeights) {
       throw new SrError(

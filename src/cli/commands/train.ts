@@ -1,4 +1,4 @@
-// `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
+// `srgan train srresnet|srgan|sosr|tosr|recognizer ...`: flags over an optional config file (JSON or YAML).
 import type { Command } from 'commander';
 import { initBackend } from '../../engine/backend.js';
 import { readConfigFile, resolveOptions, type TrainMode } from '../../train/options.js';
@@ -18,7 +18,7 @@ const FLAG_TO_OPTION: Record<string, string> = {
   lrSchedule: 'lrSchedule', beta1: 'beta1', workers: 'workers', accumulate: 'accumulate', seed: 'seed', blocks: 'blocks',
   channels: 'channels', discChannels: 'discChannels', content: 'content', vggWeights: 'vggWeights', advWeight: 'advWeight',
   init: 'init', genInit: 'genInit', logEvery: 'logEvery', valEvery: 'valEvery', ckptEvery: 'ckptEvery', keep: 'keepCheckpoints', dataWorkers: 'dataWorkers',
-  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads',
+  temporalWeight: 'temporalWeight', motionEps: 'motionEps', videoFrames: 'videoFrames', engine: 'engine', threads: 'threads', stack: 'stack',
 };
 
 function addCommon(cmd: Command, dataHelp = "folder of HR training images (several: 'a,b')"): Command {
@@ -89,7 +89,7 @@ async function runTrain(mode: TrainMode, flags: Flags, program: Command): Promis
 }
 
 export function registerTrainCommand(program: Command): void {
-  const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
+  const train = program.command('train').description('train SRResNet, SRGAN, the video modes SoSR / ToSR, or the action recognizer (resumable, data-parallel)');
   addCommon(train.command('srresnet').description('SRResNet with the pixel-wise MSE loss (Adam, beta1 0.9)'))
     .option('--init <weights>', 'generator weights to start from (fine-tuning; default: seeded random weights)')
     .action((flags: Flags) => runTrain('srresnet', flags, program));
@@ -112,4 +112,10 @@ export function registerTrainCommand(program: Command): void {
   video(train.command('tosr').description('temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'))
     .option('--temporal-weight <lambda>', 'weight of the two temporal terms (default 1)')
     .action((flags: Flags) => runTrain('tosr', flags, program));
+  // The two-stream recognizer that judges video SR by action recognition (src/action/).
+  addCommon(train.command('recognizer').description('two-stream action recognizer (spatial RGB + temporal stacked-flow CNNs, late fusion) on <class>/<video> folders'), 'action dataset: <class>/<video> folders, optionally with UCF101 split lists (classInd.txt, trainlist01.txt, testlist01.txt)')
+    .option('--stack <n>', 'L, flow fields stacked for the temporal stream (default 4; the paper: 10)')
+    .option('--video-frames <n>', 'frames decoded from the start of each video (default 32)')
+    .addHelpText('after', '\n--patch is the frame side the recognizer sees (default 64; videos are centre-cropped square and resized), --channels the width of each stream (default 16).')
+    .action((flags: Flags) => runTrain('recognizer', flags, program));
 }
