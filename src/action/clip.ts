@@ -63,20 +63,26 @@ export async function clipOf(frames: Image8[]): Promise<Clip> {
 /** Channels of a sample with a stack of L flows. */
 export const sampleChannels = (stack: number): number => 3 + 2 * stack;
 
-/** Writes the sample at frame t into out[offset ...] ([size, size, 3 + 2L]). */
-export function writeSample(clip: Clip, t: number, stack: number, out: Float32Array, offset: number): void {
+/**
+ * Writes the sample at frame t into out[offset ...] ([size, size, 3 + 2L]); `mirror` flips it left
+ * to right (the flows' x components change sign), the two-stream paper's training augmentation.
+ */
+export function writeSample(clip: Clip, t: number, stack: number, out: Float32Array, offset: number, mirror = false): void {
   const f = clip.frames[t]!;
   const n = f.width * f.height;
+  const w = f.width;
   const c = sampleChannels(stack);
   if (t + stack > clip.flows.length) throw new Error(`sample at frame ${t} needs ${stack} flows, the clip has ${clip.flows.length}`);
-  for (let p = 0; p < n; p++) {
-    const o = offset + p * c;
+  const sign = mirror ? -1 : 1;
+  for (let q = 0; q < n; q++) {
+    const p = mirror ? q - (q % w) + (w - 1 - (q % w)) : q;
+    const o = offset + q * c;
     out[o] = f.data[3 * p]! / 255;
     out[o + 1] = f.data[3 * p + 1]! / 255;
     out[o + 2] = f.data[3 * p + 2]! / 255;
     for (let k = 0; k < stack; k++) {
       const fl = clip.flows[t + k]!;
-      out[o + 3 + 2 * k] = fl.u[p]!;
+      out[o + 3 + 2 * k] = sign * fl.u[p]!;
       out[o + 4 + 2 * k] = fl.v[p]!;
     }
   }

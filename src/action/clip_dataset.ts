@@ -73,7 +73,10 @@ export class ClipDataset {
       batch: o.batch,
       seed: o.seed,
       sizes: [o.size * o.size * sampleChannels(o.stack), layout.classes.length],
-      sample: (g, clip, slot) => ({ slot, clip, at: new Rng(hash32(o.seed, 0xc11b, g)).next() }),
+      sample: (g, clip, slot) => {
+        const rng = new Rng(hash32(o.seed, 0xc11b, g));
+        return { slot, clip, at: rng.next(), mirror: rng.next() < 0.5 };
+      },
     });
   }
 

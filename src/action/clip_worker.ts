@@ -19,6 +19,8 @@ export interface ClipSampleSpec {
   clip: number;
   /** fraction in [0, 1) picking the first frame among those with L flows after them */
   at: number;
+  /** mirrored left to right */
+  mirror: boolean;
 }
 
 const init = workerData as ClipWorkerInit;
@@ -42,7 +44,7 @@ parentPort!.on('message', (m: StreamJob<ClipSampleSpec>) => {
     answerJob((r, t) => parentPort!.postMessage(r, t), m, sizes, async (spec, [x, labels], i) => {
       const c = await clip(spec.clip);
       const t = Math.floor(spec.at * (c.frames.length - init.stack));
-      writeSample(c, t, init.stack, x!, i * sizes[0]!);
+      writeSample(c, t, init.stack, x!, i * sizes[0]!, spec.mirror);
       labels![i * init.classes + init.clips[spec.clip]![1]] = 1;
     }),
   );

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Image8 } from '../io/image.js';
 import { imageFrom8 } from '../io/image.js';
+import '../models/index.js';
 import { loadModel } from '../models/weights.js';
 import { degrade } from '../eval/protocol.js';
 import { SrError, EXIT_INTERRUPTED } from '../util/errors.js';
