@@ -72,7 +72,7 @@ interface ClipPlan {
 
 function planClip(rng: Rng, cls: string, size: number, frames: number): ClipPlan {
   const [pattern, motion] = cls.split('_') as [(typeof PATTERNS)[number], string];
-  const radius = size * (0.2 + 0.05 * rng.next());
+  const radius = size * (0.24 + 0.06 * rng.next());
   const speed = 1 + 0.5 * rng.next();
   const dir = 2 * Math.PI * rng.next();
   const vel: [number, number] = [speed * Math.cos(dir), speed * Math.sin(dir)];
