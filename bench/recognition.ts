@@ -5,7 +5,9 @@
 // synthesised from the training photos, never from Set5/Set14; trained once, shared by seeds).
 //
 //   npm run build && node dist/bench/recognition.js [--out runs/recognition] [--seeds 1,2]
-//     [--clips 15] [--frames 16] [--size 64] [--rec-steps 800] [--sr-steps 150]
+//     [--clips 30] [--frames 16] [--size 64] [--rec-steps 1200] [--sr-steps 600]
+//
+// The defaults are the README's runs B and C together (about 25 minutes on two shared cores).
 //
 // The recognizer's rate drops tenfold for the last quarter, so that the batch-norm moving
 // averages settle on the final weights (with a constant rate they trail them, and the spatial
@@ -24,11 +26,11 @@ const arg = (name: string, fallback: string): string => {
 };
 const out = arg('out', 'runs/recognition');
 const seeds = arg('seeds', '1,2').split(',').map(Number);
-const clips = Number(arg('clips', '15'));
+const clips = Number(arg('clips', '30'));
 const frames = Number(arg('frames', '16'));
 const size = Number(arg('size', '64'));
-const recSteps = Number(arg('rec-steps', '800'));
-const srSteps = Number(arg('sr-steps', '150'));
+const recSteps = Number(arg('rec-steps', '1200'));
+const srSteps = Number(arg('sr-steps', '600'));
 const photos = arg('photos', '../shared/data/train/bsds200');
 const shipped = 'models/srresnet-x4.safetensors';
 const backend = await initBackend({ backend: 'wasm', quiet: true });
