@@ -11,7 +11,7 @@ import { listImages, loadImage8 } from '../src/io/image.js';
 import type { Image8 } from '../src/image/image.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { Rng } from '../src/util/random.js';
-import { hash32 } from '../src/data/patch_dataset.js';
+import { hash32 } from '../src/util/random.js';
 import { renderSequence, randomMotion } from '../src/video/synth.js';
 
 function arg(name: string, def: string): string {

@@ -84,3 +84,15 @@ export { type JobResult } from './queue/processors.js';
 export { splitVideo, joinSegments, VIDEO_EXTENSIONS } from './queue/segments.js';
 export { upscaleFile, type UpscaleFileOptions, type FileRunResult } from './inference/upscale.js';
 export { SrError } from './util/errors.js';
+
+// Action recognition (two-stream recognizer; video SR judged by recognition accuracy)
+export { readActionLayout, type ActionLayout, type LabelledClip } from './action/layout.js';
+export { readClipFrames, clipFlows, clipOf, writeSample, samplePositions, squareFrame, sampleChannels, type Clip } from './action/clip.js';
+export { ClipDataset, type ClipDatasetOptions, type ClipDatasetState, type ClipBatch } from './action/clip_dataset.js';
+export { makeActions, ACTION_CLASSES, PATTERNS as ACTION_PATTERNS, MOTIONS as ACTION_MOTIONS, type MakeActionsOptions, type MadeActions } from './action/synth_actions.js';
+export {
+  evaluateRecognition, formatRecognitionTable, recognitionPlot, recognizerFile, SCORES as RECOGNITION_SCORES,
+  type RecognitionOptions, type RecognitionResult, type RecognitionMethod,
+} from './action/eval_recognition.js';
+export { WorkerStream, answerJob, type StreamJob, type StreamReply, type StreamBatch, type WorkerStreamOptions } from './data/worker_stream.js';
+export { hash32 } from './util/random.js';

@@ -22,6 +22,8 @@ const COMMANDS: Array<[name: string, load: () => Promise<Register>]> = [
   ['video', async () => (await import('./commands/video.js')).registerVideoCommand],
   ['eval-video', async () => (await import('./commands/eval_video.js')).registerEvalVideoCommand],
   ['queue', async () => (await import('./commands/queue.js')).registerQueueCommand],
+  ['make-actions', async () => (await import('./commands/make_actions.js')).registerMakeActionsCommand],
+  ['eval-recognition', async () => (await import('./commands/eval_recognition.js')).registerEvalRecognitionCommand],
 ];
 
 /** The program with every subcommand, or only `only` when it names one. */

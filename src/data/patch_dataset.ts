@@ -10,40 +10,14 @@
 //   epoch (a seeded shuffle per epoch, each image once), then crop and transform from a per-sample
 //   generator. So the stream does not depend on worker count or timing, and the state to resume
 //   exactly is just the seed and the number of batches consumed.
-import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { SrError } from '../util/errors.js';
 import { DEFAULT_MAX_PIXELS, imageSize, listImages } from '../io/image.js';
 import { dataFolders } from './folders.js';
-import type { FromWorker, SampleSpec, ToWorker, WorkerInit } from './patch_worker.js';
-import { Rng } from '../util/random.js';
-
-// ---------------------------------------------------------------------------------------------
-// Seeded randomness
-
-/** 32-bit integer hash of a list of integers (murmur3 finaliser per word). */
-export function hash32(...xs: number[]): number {
-  let h = 0x811c9dc5;
-  for (const x of xs) {
-    let k = Math.imul(x >>> 0, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    // the high half of numbers above 2^32 (sample counters) must matter too
-    h ^= Math.floor(x / 0x100000000) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-
-// ---------------------------------------------------------------------------------------------
+import type { SampleSpec, ToWorker, WorkerInit } from './patch_worker.js';
+import { Rng, hash32 } from '../util/random.js';
+import { WorkerStream } from './worker_stream.js';
 
 export interface PatchDatasetOptions {
   /** folder of HR training images; several as 'a,b' */
@@ -109,16 +83,6 @@ interface ImageInfo {
   lrH: number;
 }
 
-interface Pending {
-  index: number;
-  promise: Promise<PatchBatch>;
-}
-
-interface Part {
-  resolve: (v: { slots: number[]; lr: Float32Array; hr: Float32Array }) => void;
-  reject: (e: Error) => void;
-}
-
 export class PatchDataset {
   readonly scale: number;
   readonly hrSize: number;
@@ -128,19 +92,8 @@ export class PatchDataset {
   readonly augment: boolean;
   readonly images: readonly ImageInfo[];
   private readonly fingerprint: number;
-  private readonly workers: Worker[];
-  private readonly prefetch: number;
   private readonly warn: (message: string) => void;
-  private readonly parts = new Map<number, Part>();
-  private nextJobId = 0;
-  private queue: Pending[] = [];
-  /** next batch index to schedule */
-  private scheduled = 0;
-  /** batches handed out */
-  private served = 0;
-  private closed = false;
-  private failure: Error | undefined;
-  private permCache = new Map<number, Int32Array>();
+  private readonly stream: WorkerStream<SampleSpec>;
 
   private constructor(o: {
     scale: number;
@@ -150,8 +103,9 @@ export class PatchDataset {
     augment: boolean;
     images: ImageInfo[];
     fingerprint: number;
-    workers: Worker[];
+    workers: number;
     prefetch: number;
+    maxPixels: number;
     warn: (message: string) => void;
   }) {
     this.warn = o.warn;
@@ -163,8 +117,32 @@ export class PatchDataset {
     this.augment = o.augment;
     this.images = o.images;
     this.fingerprint = o.fingerprint;
-    this.workers = o.workers;
-    this.prefetch = o.prefetch;
+    const lrP = this.lrSize;
+    this.stream = new WorkerStream<SampleSpec>({
+      name: 'patch',
+      url: new URL('./patch_worker.js', import.meta.url),
+      // Image i lives in worker i % n: each decoded image is cached once, not once per worker.
+      workerData: (owned) => ({
+        files: Object.fromEntries(owned.map((i) => [i, o.images[i]!.path])),
+        scale: o.scale,
+        hrPatch: o.hrSize,
+        maxPixels: o.maxPixels,
+      }) satisfies WorkerInit,
+      workers: o.workers,
+      prefetch: o.prefetch,
+      items: o.images.length,
+      batch: o.batch,
+      seed: o.seed,
+      sizes: [lrP * lrP * 3, o.hrSize * o.hrSize * 3],
+      sample: (g, image, slot) => {
+        const rng = new Rng(hash32(o.seed, 0x5eed, g));
+        const im = o.images[image]!;
+        const x = rng.int(im.lrW - lrP + 1);
+        const y = rng.int(im.lrH - lrP + 1);
+        const t = o.augment ? rng.int(8) : 0;
+        return { slot, image, x, y, t };
+      },
+    });
   }
 
   static async open(opts: PatchDatasetOptions): Promise<PatchDataset> {
@@ -201,45 +179,27 @@ export class PatchDataset {
     if (images.length === 0) throw new SrError(`no image in ${opts.dir} is at least ${hrSize}x${hrSize}; nothing to train on`);
     const fingerprint = hash32(images.length, ...images.flatMap((im) => [hash32(...Buffer.from(basename(im.path))), im.lrW, im.lrH]));
 
-    // Image i lives in worker i % n: each decoded image is cached once, not once per worker.
-    const workers: Worker[] = [];
-    const url = new URL('./patch_worker.js', import.meta.url);
-    for (let w = 0; w < nWorkers; w++) {
-      const owned: Record<number, string> = {};
-      images.forEach((im, i) => {
-        if (i % nWorkers === w) owned[i] = im.path;
-      });
-      const init: WorkerInit = { files: owned, scale, hrPatch: hrSize, maxPixels };
-      workers.push(new Worker(url, { workerData: init }));
-    }
-    const ds = new PatchDataset({ scale, hrSize, batch, seed, augment, images, fingerprint, workers, prefetch, warn });
-    for (const w of workers) {
-      w.on('message', (m: FromWorker) => ds.onMessage(m));
-      w.on('error', (err) => ds.fail(new SrError(`patch worker crashed: ${err.message}`, { cause: err })));
-      w.on('exit', (code) => {
-        if (!ds.closed) ds.fail(new SrError(`patch worker exited unexpectedly (code ${code})`));
-      });
-      // Idle workers must not keep a process alive that forgot close(); busy ones must, or an
-      // awaited next() could see the process exit under it.
-      w.unref();
-    }
+    const ds = new PatchDataset({ scale, hrSize, batch, seed, augment, images, fingerprint, workers: nWorkers, prefetch, maxPixels, warn });
     if (opts.state) ds.restore(opts.state);
-    ds.fill();
+    ds.stream.start();
     // warm-up order: as the current epoch's draws will need the images
-    const order = Array.from(ds.permutation(Math.floor((ds.served * batch) / images.length)));
-    for (const w of workers) w.postMessage({ type: 'warm', order } satisfies ToWorker);
+    const order = Array.from(ds.stream.permutation(Math.floor((ds.stream.position * batch) / images.length)));
+    ds.stream.broadcast({ type: 'warm', order } satisfies ToWorker);
     return ds;
   }
 
   /** The next batch; prepared in the background while the caller worked on the previous one. */
   async next(): Promise<PatchBatch> {
-    if (this.closed) throw new SrError('PatchDataset.next() after close()');
-    if (this.failure) throw this.failure;
-    this.fill();
-    const p = this.queue.shift()!;
-    this.served = p.index + 1;
-    this.fill();
-    return p.promise;
+    const { index, specs, buffers } = await this.stream.next();
+    return {
+      lr: buffers[0]!,
+      hr: buffers[1]!,
+      batch: this.batchSize,
+      lrSize: this.lrSize,
+      hrSize: this.hrSize,
+      index,
+      samples: specs.map((s) => ({ file: this.images[s.image]!.path, x: s.x * this.scale, y: s.y * this.scale, transform: s.t })),
+    };
   }
 
   /** Where the stream stands: pass it back (open({state}) or restore) to continue exactly here. */
@@ -247,7 +207,7 @@ export class PatchDataset {
     return {
       version: 1,
       seed: this.seed,
-      batchesServed: this.served,
+      batchesServed: this.stream.position,
       scale: this.scale,
       hrPatch: this.hrSize,
       batch: this.batchSize,
@@ -257,7 +217,6 @@ export class PatchDataset {
   }
 
   restore(state: PatchDatasetState): void {
-    if (this.closed) throw new SrError('PatchDataset.restore() after close()');
     if (state?.version !== 1) throw new SrError(`unknown patch dataset state version ${String(state?.version)}`);
     const mismatch: string[] = [];
     if (state.seed !== this.seed) mismatch.push(`seed ${state.seed} vs ${this.seed}`);
@@ -265,7 +224,6 @@ export class PatchDataset {
     if (state.augment !== this.augment) mismatch.push(`augment ${state.augment} vs ${this.augment}`);
     if (state.fingerprint !== this.fingerprint) mismatch.push('the image set differs (names or sizes)');
     if (mismatch.length) throw new SrError(`cannot resume the patch stream: saved state does not match this dataset (${mismatch.join('; ')})`);
-    if (!(Number.isInteger(state.batchesServed) && state.batchesServed >= 0)) throw new SrError(`invalid batchesServed ${state.batchesServed}`);
     // Samples are a pure function of (seed, sample number), so a new patch or batch size keeps
     // the image order and augmentations, resuming at the first sample not yet served: a common
     // curriculum step (larger crops late in training), not an error. Only exact settings resume
@@ -273,141 +231,18 @@ export class PatchDataset {
     if (state.hrPatch !== this.hrSize) {
       this.warn(`continuing the image order of a run saved with ${state.hrPatch}px HR patches with ${this.hrSize}px patches`);
     }
-    let batchesServed = state.batchesServed;
     if (state.batch !== this.batchSize) {
-      batchesServed = Math.ceil((state.batchesServed * state.batch) / this.batchSize);
-      this.warn(`continuing a stream saved with batches of ${state.batch} with batches of ${this.batchSize}, from sample ${batchesServed * this.batchSize}`);
+      this.warn(`continuing a stream saved with batches of ${state.batch} with batches of ${this.batchSize}, from sample ${Math.ceil((state.batchesServed * state.batch) / this.batchSize) * this.batchSize}`);
     }
-    // Batches already in flight belong to the old position; their results are dropped.
-    for (const p of this.queue) p.promise.catch(() => undefined);
-    this.queue = [];
-    this.served = batchesServed;
-    this.scheduled = batchesServed;
-    this.fill();
+    this.stream.seek(state.batchesServed, state.batch);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.queue) p.promise.catch(() => undefined);
-    this.queue = [];
-    const err = new SrError('PatchDataset closed');
-    for (const part of this.parts.values()) part.reject(err);
-    this.parts.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.stream.close();
   }
 
   /** The samples of batch `index`: a pure function of the seed. */
   recipe(index: number): (SampleSpec & { file: string })[] {
-    const n = this.images.length;
-    const out: (SampleSpec & { file: string })[] = [];
-    for (let slot = 0; slot < this.batchSize; slot++) {
-      const g = index * this.batchSize + slot;
-      const epoch = Math.floor(g / n);
-      const image = this.permutation(epoch)[g % n]!;
-      const rng = new Rng(hash32(this.seed, 0x5eed, g));
-      const im = this.images[image]!;
-      const lrP = this.lrSize;
-      const x = rng.int(im.lrW - lrP + 1);
-      const y = rng.int(im.lrH - lrP + 1);
-      const t = this.augment ? rng.int(8) : 0;
-      out.push({ slot, image, x, y, t, file: im.path });
-    }
-    return out;
-  }
-
-  private permutation(epoch: number): Int32Array {
-    let p = this.permCache.get(epoch);
-    if (p) return p;
-    const n = this.images.length;
-    p = new Int32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    const rng = new Rng(hash32(this.seed, 0xe90c, epoch));
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = p[i]!;
-      p[i] = p[j]!;
-      p[j] = t;
-    }
-    if (this.permCache.size > 4) this.permCache.delete(this.permCache.keys().next().value!);
-    this.permCache.set(epoch, p);
-    return p;
-  }
-
-  private fill(): void {
-    while (!this.closed && this.queue.length < this.prefetch) {
-      const index = this.scheduled++;
-      const promise = this.build(index);
-      promise.catch(() => undefined); // observed by next(); avoids unhandled rejections while queued
-      this.queue.push({ index, promise });
-    }
-  }
-
-  private async build(index: number): Promise<PatchBatch> {
-    const recipe = this.recipe(index);
-    const byWorker = new Map<number, SampleSpec[]>();
-    for (const s of recipe) {
-      const w = s.image % this.workers.length;
-      const list = byWorker.get(w) ?? [];
-      list.push({ slot: s.slot, image: s.image, x: s.x, y: s.y, t: s.t });
-      byWorker.set(w, list);
-    }
-    const results = await Promise.all(
-      [...byWorker].map(
-        ([w, samples]) =>
-          new Promise<{ slots: number[]; lr: Float32Array; hr: Float32Array }>((resolve, reject) => {
-            if (this.failure) return reject(this.failure);
-            const id = this.nextJobId++;
-            this.parts.set(id, { resolve, reject });
-            this.workers[w]!.ref();
-            this.workers[w]!.postMessage({ type: 'batch', id, samples } satisfies ToWorker);
-          }),
-      ),
-    );
-    const lrN = this.lrSize * this.lrSize * 3;
-    const hrN = this.hrSize * this.hrSize * 3;
-    let lr: Float32Array;
-    let hr: Float32Array;
-    if (results.length === 1 && results[0]!.slots.every((s, i) => s === i)) {
-      // one worker made the whole batch, in slot order: its buffers are the batch (no copy; the
-      // copy below costs the main thread a few ms per batch)
-      lr = results[0]!.lr;
-      hr = results[0]!.hr;
-    } else {
-      lr = new Float32Array(this.batchSize * lrN);
-      hr = new Float32Array(this.batchSize * hrN);
-      for (const r of results) {
-        for (let i = 0; i < r.slots.length; i++) {
-          const slot = r.slots[i]!;
-          lr.set(r.lr.subarray(i * lrN, (i + 1) * lrN), slot * lrN);
-          hr.set(r.hr.subarray(i * hrN, (i + 1) * hrN), slot * hrN);
-        }
-      }
-    }
-    return {
-      lr,
-      hr,
-      batch: this.batchSize,
-      lrSize: this.lrSize,
-      hrSize: this.hrSize,
-      index,
-      samples: recipe.map((s) => ({ file: s.file, x: s.x * this.scale, y: s.y * this.scale, transform: s.t })),
-    };
-  }
-
-  private onMessage(m: FromWorker): void {
-    const part = this.parts.get(m.id);
-    if (!part) return;
-    this.parts.delete(m.id);
-    if (this.parts.size === 0) for (const w of this.workers) w.unref();
-    if (m.type === 'batch') part.resolve({ slots: m.slots, lr: new Float32Array(m.lr), hr: new Float32Array(m.hr) });
-    else part.reject(new SrError(m.message));
-  }
-
-  private fail(err: Error): void {
-    if (this.failure || this.closed) return;
-    this.failure = err;
-    for (const part of this.parts.values()) part.reject(err);
-    this.parts.clear();
+    return this.stream.recipe(index).map(({ spec }) => ({ ...spec, file: this.images[spec.image]!.path }));
   }
 }

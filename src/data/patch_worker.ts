@@ -6,6 +6,7 @@ import { loadImage8 } from '../io/image.js';
 import type { Image8 } from '../image/image.js';
 import { imresize8 } from '../image/resize.js';
 import { modcrop } from '../image/degrade.js';
+import { answerJob, type StreamJob } from './worker_stream.js';
 
 export interface WorkerInit {
   /** global image index -> path, for the images this worker owns */
@@ -26,11 +27,7 @@ export interface SampleSpec {
   t: number;
 }
 
-export type ToWorker = { type: 'batch'; id: number; samples: SampleSpec[] } | { type: 'warm'; order: number[] };
-
-export type FromWorker =
-  | { type: 'batch'; id: number; slots: number[]; lr: ArrayBuffer; hr: ArrayBuffer }
-  | { type: 'error'; id: number; message: string };
+export type ToWorker = StreamJob<SampleSpec> | { type: 'warm'; order: number[] };
 
 interface Entry {
   /** RGB, mod-cropped */
@@ -97,39 +94,30 @@ function cut(src: Uint8Array, srcW: number, x0: number, y0: number, size: number
 // Batches are made one at a time in the order asked, so the first one is not slowed down by
 // the decoding of the ones queued behind it; within a batch all decodes start at once (sharp
 // decodes on libuv threads while this thread resizes the ones already decoded).
-const jobs: { id: number; samples: SampleSpec[] }[] = [];
+const jobs: StreamJob<SampleSpec>[] = [];
 let running = false;
 let idleWaiters: (() => void)[] = [];
 
-async function makeBatch(id: number, samples: SampleSpec[]): Promise<void> {
-  try {
-    const s = init.scale;
-    const hrP = init.hrPatch;
-    const lrP = hrP / s;
-    const lr = new Float32Array(samples.length * lrP * lrP * 3);
-    const hr = new Float32Array(samples.length * hrP * hrP * 3);
-    const entries = samples.map((sm) => entry(sm.image));
-    for (const e of entries) e.catch(() => undefined); // the first failure is reported below
-    for (let i = 0; i < samples.length; i++) {
-      const sm = samples[i]!;
-      const e = await entries[i]!;
-      // LR in [0, 1]; HR in [-1, 1] as in the SRGAN paper
-      cut(e.lr, e.lrW, sm.x, sm.y, lrP, sm.t, lr, i * lrP * lrP * 3, 0, 1);
-      cut(e.hr, e.hrW, sm.x * s, sm.y * s, hrP, sm.t, hr, i * hrP * hrP * 3, -1, 2);
-    }
-    const msg: FromWorker = { type: 'batch', id, slots: samples.map((x) => x.slot), lr: lr.buffer, hr: hr.buffer };
-    parentPort!.postMessage(msg, [lr.buffer, hr.buffer]);
-  } catch (err) {
-    const msg: FromWorker = { type: 'error', id, message: err instanceof Error ? err.message : String(err) };
-    parentPort!.postMessage(msg);
-  }
+function makeBatch(job: StreamJob<SampleSpec>): Promise<void> {
+  const s = init.scale;
+  const hrP = init.hrPatch;
+  const lrP = hrP / s;
+  // all decodes of the batch start at once; the first failure is reported by answerJob
+  const entries = job.samples.map((sm) => entry(sm.image));
+  for (const e of entries) e.catch(() => undefined);
+  return answerJob((m, t) => parentPort!.postMessage(m, t), job, [lrP * lrP * 3, hrP * hrP * 3], async (sm, [lr, hr], i) => {
+    const e = await entries[i]!;
+    // LR in [0, 1]; HR in [-1, 1] as in the SRGAN paper
+    cut(e.lr, e.lrW, sm.x, sm.y, lrP, sm.t, lr!, i * lrP * lrP * 3, 0, 1);
+    cut(e.hr, e.hrW, sm.x * s, sm.y * s, hrP, sm.t, hr!, i * hrP * hrP * 3, -1, 2);
+  });
 }
 
 async function runJobs(): Promise<void> {
   running = true;
   while (jobs.length > 0) {
     const j = jobs.shift()!;
-    await makeBatch(j.id, j.samples);
+    await makeBatch(j);
   }
   running = false;
   const waiters = idleWaiters;
@@ -159,7 +147,7 @@ async function warm(order: number[]): Promise<void> {
 
 parentPort!.on('message', (m: ToWorker) => {
   if (m.type === 'batch') {
-    jobs.push({ id: m.id, samples: m.samples });
+    jobs.push(m);
     if (!running) void runJobs();
   } else if (m.type === 'warm') {
     void warm(m.order);

@@ -6,7 +6,7 @@ import { VGG19_LAYERS, IMAGENET_BGR_MEAN } from '../models/vgg19.js';
 import type { Value } from './builder.js';
 import type { Tape } from './tape.js';
 import { conv2d } from './conv.js';
-import { add, batchNormTrain, prelu, leakyRelu, relu, depthToSpace, flattenNhwc, dense, maxPool2 } from './ops.js';
+import { add, batchNormTrain, prelu, leakyRelu, relu, depthToSpace, flattenNhwc, dense, maxPool2, channelSlice, globalAvgPool } from './ops.js';
 
 export interface NetworkResult {
   outputs: Value[];
@@ -58,6 +58,12 @@ export function emitNetwork(t: Tape, spec: NetSpec, input: Value, weights: Reado
       case 'sigmoid':
         // Only the logit feeds the losses (softplus of the logit); the probability is for users.
         y = t.g.node('Sigmoid', [x], {}, x.shape);
+        break;
+      case 'slice':
+        y = channelSlice(t, x, l.from, l.count);
+        break;
+      case 'gap':
+        y = globalAvgPool(t, x);
         break;
     }
     values.set(l.name, y);

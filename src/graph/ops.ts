@@ -283,3 +283,43 @@ export function warp(t: Tape, img: Value, indices: Value, weights: Value): Value
   });
   return y;
 }
+
+/** Channels [from, from + count) of NCHW x (a two-stream network's RGB and flow parts). */
+export function channelSlice(t: Tape, x: Value, from: number, count: number): Value {
+  const g = t.g;
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const y = g.node('Slice', [x, g.int64([from]), g.int64([from + count]), g.int64([1])], {}, [n, count, h, w]);
+  // the adjoint of a slice puts the gradient back in place, zeros elsewhere
+  t.record([x], [y], ([dy]) => [g.node('Pad', [dy!, g.int64([0, from, 0, 0, 0, c - from - count, 0, 0])], {}, x.shape)]);
+  return y;
+}
+
+/** Mean over H and W: NCHW -> [N, C]. */
+export function globalAvgPool(t: Tape, x: Value): Value {
+  const g = t.g;
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const y = g.node('ReduceMean', [x], { axes: [2, 3], keepdims: 0 }, [n, c]);
+  t.record([x], [y], ([dy]) => {
+    const d = g.node('Reshape', [g.node('Mul', [dy!, g.scalar(1 / (h * w))], {}, [n, c]), g.int64([n, c, 1, 1])], {}, [n, c, 1, 1]);
+    return [g.node('Expand', [d, g.int64(x.shape)], {}, x.shape)];
+  });
+  return y;
+}
+
+/**
+ * mean over the batch of -sum_k labels_k log softmax(logits)_k, for logits [N, K] and labels
+ * (data: one-hot or any distribution) [N, K]. The gradient is (softmax - labels) / N, computed
+ * from the logits directly so that confident logits neither overflow nor lose it.
+ */
+export function softmaxCrossEntropy(t: Tape, logits: Value, labels: Value): Value {
+  const g = t.g;
+  const [n] = logits.shape as [number, number];
+  const logp = g.node('LogSoftmax', [logits], { axis: 1 }, logits.shape);
+  const y = g.node('Mul', [g.node('ReduceSum', [g.node('Mul', [logp, labels], {}, logits.shape)], { keepdims: 0 }, []), g.scalar(-1 / n)], {}, []);
+  t.record([logits], [y], ([dy]) => {
+    const p = g.node('Softmax', [logits], { axis: 1 }, logits.shape);
+    const k = g.node('Mul', [dy!, g.scalar(1 / n)], {}, []);
+    return [g.node('Mul', [g.node('Sub', [p, labels], {}, logits.shape), k], {}, logits.shape)];
+  });
+  return y;
+}

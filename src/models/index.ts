@@ -2,9 +2,12 @@
 import './srresnet.js';
 import './discriminator.js';
 import './vgg19.js';
+import './two_stream.js';
 export * from './registry.js';
 export { buildSRResNet, describeSRResNet, srresnetParams, srresnetFlops, type SRResNetConfig } from './srresnet.js';
 export { buildDiscriminator, describeDiscriminator, discriminatorParams, type DiscriminatorConfig } from './discriminator.js';
+export { buildTwoStream, describeTwoStream, twoStreamParams, STREAMS, type TwoStreamConfig, type StreamName } from './two_stream.js';
+export { ChannelSlice } from './layers/channel_slice.js';
 export { buildTfjsModel, SpecWriter, type NetSpec, type LayerSpec } from './spec.js';
 export { PixelShuffle, pixelShuffle } from './layers/pixel_shuffle.js';
 export {

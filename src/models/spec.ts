@@ -5,6 +5,7 @@
 import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { PixelShuffle } from './layers/pixel_shuffle.js';
+import { ChannelSlice } from './layers/channel_slice.js';
 
 export type LayerSpec = { name: string; inputs: string[] } & (
   | { kind: 'conv'; filters: number; kernel: number; stride: number; bias: boolean; init: 'heNormal' | 'glorotNormal' }
@@ -16,6 +17,8 @@ export type LayerSpec = { name: string; inputs: string[] } & (
   | { kind: 'flatten' }
   | { kind: 'dense'; units: number }
   | { kind: 'sigmoid' }
+  | { kind: 'slice'; from: number; count: number }
+  | { kind: 'gap' }
 );
 
 export interface NetSpec {
@@ -64,6 +67,13 @@ export class SpecWriter {
   sigmoid(name: string, x: string): string {
     return this.push({ name, inputs: [x], kind: 'sigmoid' });
   }
+  slice(name: string, x: string, from: number, count: number): string {
+    return this.push({ name, inputs: [x], kind: 'slice', from, count });
+  }
+  /** global average pooling: [n, h, w, c] -> [n, c] */
+  gap(name: string, x: string): string {
+    return this.push({ name, inputs: [x], kind: 'gap' });
+  }
 }
 
 /** Builds the TF.js layers model of a spec (channels-last, as TF.js computes). */
@@ -108,6 +118,12 @@ export function buildTfjsModel(spec: NetSpec): tfl.LayersModel {
         break;
       case 'sigmoid':
         y = tfl.layers.activation({ name: l.name, activation: 'sigmoid' }).apply(x) as SymbolicTensor;
+        break;
+      case 'slice':
+        y = new ChannelSlice({ name: l.name, from: l.from, count: l.count }).apply(x) as SymbolicTensor;
+        break;
+      case 'gap':
+        y = tfl.layers.globalAveragePooling2d({ name: l.name }).apply(x) as SymbolicTensor;
         break;
     }
     values.set(l.name, y);

@@ -35,7 +35,7 @@ export class OnnxEngine implements StepEngine {
   constructor(private readonly o: OnnxEngineOptions) {}
 
   private async session(phase: Phase, shape: StepShape, nets: { g: NetState; d?: NetState }): Promise<Compiled> {
-    const key = `${phase}:${shape.n}:${shape.frames}:${shape.lrSize}:${shape.hrSize}`;
+    const key = `${phase}:${shape.n}:${shape.frames}:${shape.lrSize}:${shape.hrSize}:${shape.auxChannels}:${shape.classes ?? 0}`;
     const hit = this.compiled.get(key);
     if (hit) return hit;
     const graph = buildStepGraph({
@@ -68,7 +68,7 @@ export class OnnxEngine implements StepEngine {
 
   async gradients(phase: Phase, s: Shard, index: number, nets: { g: NetState; d?: NetState }): Promise<MicroResult> {
     const frames = s.frames ?? 1;
-    const shape: StepShape = { n: s.n, frames, lrSize: s.lrSize, hrSize: s.hrSize, auxChannels: s.auxChannels ?? 0 };
+    const shape: StepShape = { n: s.n, frames, lrSize: s.lrSize, hrSize: s.hrSize, auxChannels: s.auxChannels ?? 0, ...(s.classes ? { classes: s.classes } : {}) };
     const { graph, session } = await this.session(phase, shape, nets);
     const feeds: Record<string, ort.Tensor> = {};
     const feedNet = (prefix: string, st: NetState) => {
@@ -78,11 +78,16 @@ export class OnnxEngine implements StepEngine {
     if (phase === 'g') feedNet('g', nets.g);
     if (nets.d && this.o.specs.d) feedNet('d', nets.d);
     const P = s.hrSize;
-    feeds['hr'] = new ort.Tensor('float32', s.hr, [s.n * frames, P, P, 3]);
-    if (phase === 'g') {
+    const own = this.o.objective.inputs?.(shape);
+    if (own) {
+      const data = this.o.objective.feed!(s);
+      for (const [name, dims] of Object.entries(own)) feeds[name] = new ort.Tensor('float32', data[name]!, dims);
+    } else if (phase === 'g') {
+      feeds['hr'] = new ort.Tensor('float32', s.hr, [s.n * frames, P, P, 3]);
       feeds['lr'] = new ort.Tensor('float32', s.lr, [s.n * frames, s.lrSize, s.lrSize, 3]);
       Object.assign(feeds, this.auxFeeds(s));
     } else {
+      feeds['hr'] = new ort.Tensor('float32', s.hr, [s.n * frames, P, P, 3]);
       const fake = this.fakes.get(index);
       if (!fake) throw new Error('discriminator phase without a preceding generator phase');
       feeds['fake'] = fake;

@@ -48,15 +48,20 @@ export class TfjsEngine implements StepEngine {
     this.mirror(nets.g, gModel);
     if (nets.d && dModel) this.mirror(nets.d, dModel);
     const frames = s.frames ?? 1;
-    const lr = tf.tensor4d(s.lr, [s.n * frames, s.lrSize, s.lrSize, 3]);
-    const hr = tf.tensor4d(s.hr, [s.n * frames, s.hrSize, s.hrSize, 3]);
+    const shape = { n: s.n, frames, lrSize: s.lrSize, hrSize: s.hrSize, auxChannels: s.auxChannels ?? 0, ...(s.classes ? { classes: s.classes } : {}) };
+    const own = this.o.objective.inputs?.(shape);
+    const data = own ? this.o.objective.feed!(s) : {};
+    const inputs = Object.fromEntries(Object.entries(own ?? {}).map(([k, dims]) => [k, tf.tensor(data[k]!, dims)]));
+    // objectives with inputs of their own have no images
+    const lr = own ? tf.zeros([1, 1, 1, 3]) as tf.Tensor4D : tf.tensor4d(s.lr, [s.n * frames, s.lrSize, s.lrSize, 3]);
+    const hr = own ? tf.zeros([1, 1, 1, 3]) as tf.Tensor4D : tf.tensor4d(s.hr, [s.n * frames, s.hrSize, s.hrSize, 3]);
     const aux = phase === 'g' ? this.auxInputs(s) : {};
     const model = phase === 'g' ? gModel : dModel!;
     const parts: Record<string, tf.Scalar> = {};
     try {
       const { value, grads } = tf.variableGrads(() => {
         const p: TfjsPhase = {
-          lr, hr, aux, generator: gModel, settings: this.o.settings,
+          lr, hr, aux, inputs, generator: gModel, settings: this.o.settings,
           ...(dModel ? { discriminator: dModel } : {}),
           ...(this.o.vgg ? { vgg: this.o.vgg } : {}),
           ...(phase === 'd' ? { fake: this.takeFake(index) } : {}),
@@ -77,7 +82,7 @@ export class TfjsEngine implements StepEngine {
       if (nets.d) this.mirrored.delete(nets.d);
       return result;
     } finally {
-      tf.dispose([lr, hr, ...Object.values(parts)]);
+      tf.dispose([lr, hr, ...Object.values(inputs), ...Object.values(parts)]);
       aux.plan?.dispose();
       tf.dispose([aux.weights, aux.mask].filter((t): t is tf.Tensor4D => t !== undefined));
       if (phase === 'd') {

@@ -8,12 +8,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { namedRegistry } from '../util/registry.js';
 import type { Value } from '../graph/builder.js';
 import type { Tape } from '../graph/tape.js';
-import { meanSquaredError, meanAbsoluteError, maskedMse, softplusMean, weightedSum, unstack, warp } from '../graph/ops.js';
+import { meanSquaredError, meanAbsoluteError, maskedMse, softplusMean, weightedSum, unstack, warp, softmaxCrossEntropy, toNchw } from '../graph/ops.js';
 import { pixelLoss, type PixelLoss } from '../losses/pixel.js';
 import { generatorAdversarialLoss, discriminatorLosses } from '../losses/adversarial.js';
 import { vggContentLoss, CONTENT_LAYERS, VGG_RESCALE, type ContentLoss } from '../losses/perceptual.js';
 import { weightedMse, tosrLoss } from '../video/losses.js';
 import type { WarpPlan } from '../video/warp.js';
+import type { StepShape } from './step_graph.js';
+import type { Shard } from './shard.js';
 
 export type Phase = 'g' | 'd';
 
@@ -38,6 +40,10 @@ export interface GraphPhase {
   /** sosr: per-pixel weights [n, 1, P, P]; tosr: warp indices/weights and mask [n, 1, P, P] */
   aux: { weights?: Value; warpIndices?: Value; warpWeights?: Value; mask?: Value };
   generator(x: Value): Value;
+  /** Every output of the generator network (the recognizer's two streams). */
+  outputs(x: Value): Value[];
+  /** Objectives with their own inputs (see Objective.inputs): those inputs, NHWC as fed. */
+  inputs: Record<string, Value>;
   /** The discriminator's logit; in the d phase successive calls chain the moving statistics. */
   discriminator(x: Value): Value;
   vgg(x: Value): Value;
@@ -50,6 +56,8 @@ export interface TfjsPhase {
   hr: tf.Tensor4D;
   fake?: tf.Tensor4D;
   aux: { weights?: tf.Tensor4D; plan?: WarpPlan; mask?: tf.Tensor4D };
+  /** Objectives with their own inputs (see Objective.inputs), NHWC as fed. */
+  inputs: Record<string, tf.Tensor>;
   generator: tfl.LayersModel;
   discriminator?: tfl.LayersModel;
   vgg?: tfl.LayersModel;
@@ -67,7 +75,7 @@ export interface PhaseLoss<V, S = V> {
 export interface Objective {
   name: string;
   description: string;
-  data: 'patches' | 'sequences';
+  data: 'patches' | 'sequences' | 'clips';
   /** Networks trained, in phase order: 'g' (generator) and for GANs 'd'. */
   phases: readonly Phase[];
   /**
@@ -76,6 +84,14 @@ export interface Objective {
    * split each op over the cores ('threads').
    */
   cores: 'workers' | 'threads';
+  /**
+   * Objectives whose samples are not (LR, HR) images (the recognizer) name their own inputs and
+   * their NHWC shapes, and what of a shard feeds them; lr and hr are then not fed.
+   */
+  inputs?(shape: StepShape): Record<string, number[]>;
+  feed?(s: Shard): Record<string, Float32Array>;
+  /** The trained network's file in the run folder (default generator.safetensors). */
+  modelFile?: string;
   graphLoss(phase: Phase, p: GraphPhase): PhaseLoss<Value>;
   tfjsLoss(phase: Phase, p: TfjsPhase): PhaseLoss<tf.Scalar, tf.Tensor4D>;
 }
@@ -201,6 +217,32 @@ registerObjective({
     const sr = p.generator.apply(p.lr, { training: true }) as tf.Tensor4D;
     const r = tosrLoss(sr, p.hr, p.aux.plan!, p.aux.mask!, p.settings.temporalWeight);
     return { terms: { pixel: r.pixel, temporal_sr: r.temporalSr, temporal_hr: r.temporalHr }, total: r.total };
+  },
+});
+
+// The two-stream recognizer (models/two_stream.ts): each stream's softmax cross-entropy. The
+// streams share no weight, so their sum trains each as if alone; fusion happens at test time.
+registerObjective({
+  name: 'recognizer',
+  description: 'two-stream action recognizer: softmax cross-entropy of the spatial and of the temporal stream',
+  data: 'clips',
+  phases: ['g'],
+  cores: 'workers',
+  modelFile: 'recognizer.safetensors',
+  inputs: (s) => ({ clip: [s.n, s.hrSize, s.hrSize, s.auxChannels], labels: [s.n, s.classes!] }),
+  feed: (s) => ({ clip: s.aux!, labels: s.labels! }),
+  graphLoss(_phase, p) {
+    const [spatial, temporal] = p.outputs(toNchw(p.t, p.inputs['clip']!));
+    const s = softmaxCrossEntropy(p.t, spatial!, p.inputs['labels']!);
+    const tm = softmaxCrossEntropy(p.t, temporal!, p.inputs['labels']!);
+    return { terms: { spatial: s, temporal: tm }, total: weightedSum(p.t, [[s, 1], [tm, 1]]) };
+  },
+  tfjsLoss(_phase, p) {
+    const [spatial, temporal] = p.generator.apply(p.inputs['clip']!, { training: true }) as tf.Tensor[];
+    const labels = p.inputs['labels']!;
+    const s = tf.losses.softmaxCrossEntropy(labels, spatial!) as tf.Scalar;
+    const tm = tf.losses.softmaxCrossEntropy(labels, temporal!) as tf.Scalar;
+    return { terms: { spatial: s, temporal: tm }, total: tf.add(s, tm) as tf.Scalar };
   },
 });
 

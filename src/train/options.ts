@@ -11,7 +11,7 @@ import { ENGINES, type EngineName } from './engine.js';
 import { dataFolders } from '../data/folders.js';
 import { getObjective } from './objectives.js';
 
-export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr';
+export type TrainMode = 'srresnet' | 'srgan' | 'sosr' | 'tosr' | 'recognizer';
 
 /** The video modes of Zhang, Liu & Xiong (ICCV 2019): pairs of frames with their HR flow. */
 export function isVideoMode(mode: TrainMode): mode is 'sosr' | 'tosr' {
@@ -59,6 +59,11 @@ export interface TrainField<T> {
 
 const field = <T>(f: TrainField<T>): TrainField<T> => f;
 const VIDEO_MODES = ['sosr', 'tosr'] as const;
+/** The modes that train a super-resolution generator (not the recognizer). */
+const SR_MODES = ['srresnet', 'srgan', 'sosr', 'tosr'] as const;
+// The recognizer is a small CNN on whole frames: --patch is the frame side, --channels the first
+// layer's width of each stream, and Adam's usual 1e-3 suits it.
+const forRecognizer = <T>(m: TrainMode, sr: T, recognizer: T): T => (m === 'recognizer' ? recognizer : sr);
 const notFound = (flag: string, what: string) => (p: string) => (existsSync(p) ? undefined : `${flag} ${p}: ${what}`);
 const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
@@ -69,19 +74,25 @@ const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
 export const TRAIN_FIELDS = {
   data: field<string>({
     flag: '--data <folder>', kind: 'string', default: '', required: true, onResume: 'free', card: true,
-    help: (m) => (isVideoMode(m) ? 'folder of HR photos (sequences are synthesised from them) and/or videos' : "folder of HR training images (several: 'a,b')"),
+    help: (m) =>
+      m === 'recognizer' ? 'action dataset: <class>/<video> folders, optionally with UCF101 split lists (classInd.txt, trainlist01.txt, testlist01.txt)'
+      : isVideoMode(m) ? 'folder of HR photos (sequences are synthesised from them) and/or videos'
+      : "folder of HR training images (several: 'a,b')",
     check: (d) => dataFolders(d).filter((dir) => !isFolder(dir)).map((dir) => `--data ${dir}: no such folder`)[0],
   }),
   out: field<string>({ flag: '--out <run folder>', kind: 'string', default: '', required: true, onResume: 'session', card: true, help: 'where checkpoints, logs, curves and samples go' }),
   val: field<string | undefined>({
-    flag: '--val <folder>', kind: 'string', default: undefined, onResume: 'free', card: true,
+    flag: '--val <folder>', kind: 'string', default: undefined, modes: SR_MODES, onResume: 'free', card: true,
     help: 'HR images for validation (PSNR/SSIM with the evaluation protocol)',
     check: (d) => (isFolder(d) ? undefined : `--val ${d}: no such folder`),
   }),
   scale: field<number>({ flag: '--scale <n>', kind: 'int', default: 4, oneOf: [2, 4, 8], onResume: 'fixed', card: true, help: 'upscaling factor: 2, 4 or 8 (default 4)' }),
-  steps: field<number>({ flag: '--steps <n>', kind: 'int', min: 1, default: (m) => (m === 'srgan' ? 200_000 : 1_000_000), onResume: 'free', card: true, help: 'total training steps' }),
+  steps: field<number>({ flag: '--steps <n>', kind: 'int', min: 1, default: (m) => forRecognizer(m, m === 'srgan' ? 200_000 : 1_000_000, 2000), onResume: 'free', card: true, help: 'total training steps' }),
   batch: field<number>({ flag: '--batch <n>', kind: 'int', min: 1, default: 16, onResume: 'free', card: true, help: 'images per step (default 16)' }),
-  patch: field<number>({ flag: '--patch <n>', kind: 'int', min: 1, default: 96, onResume: 'free', card: true, help: 'HR crop side (default 96)' }),
+  patch: field<number>({
+    flag: '--patch <n>', kind: 'int', min: 1, default: (m) => forRecognizer(m, 96, 64), onResume: 'free', card: true,
+    help: (m) => forRecognizer(m, 'HR crop side (default 96)', 'frame side the recognizer sees; videos are centre-cropped square and resized (default 64)'),
+  }),
   lr: field<number | undefined>({
     flag: '--lr <rate>', kind: 'number', default: undefined, onResume: 'free', help: 'constant learning rate (default 1e-4)',
     check: (r) => (r > 0 ? undefined : `--lr must be a positive number, got ${r}`),
@@ -91,7 +102,7 @@ export const TRAIN_FIELDS = {
   lrSchedule: field<Array<[number, number]>>({
     flag: '--lr-schedule <list>', kind: 'schedule', onResume: 'free', card: true, help: "piecewise-constant rates, e.g. '1e-4@0,1e-5@100000'",
     // The paper: SRResNet 1e-4 throughout; SRGAN 1e-4 for 1e5 steps, then 1e-5.
-    default: (m) => (m === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]]),
+    default: (m) => forRecognizer<Array<[number, number]>>(m, m === 'srgan' ? [[0, 1e-4], [100_000, 1e-5]] : [[0, 1e-4]], [[0, 1e-3]]),
   }),
   /** 'cosine': the schedule's rate annealed along a half cosine to 1% of it at --steps. */
   lrDecay: field<LrDecay>({
@@ -115,18 +126,21 @@ export const TRAIN_FIELDS = {
   seed: field<number>({ flag: '--seed <n>', kind: 'int', min: 0, default: 1, onResume: 'fixed', card: true, help: 'seed for weights and data (default 1)' }),
   /** How a generator without --init starts: 'interpolate' (SRResNet as a linear interpolator) or 'random'. */
   genInit: field<GenInit>({
-    flag: '--gen-init <kind>', kind: 'string', oneOf: GEN_INITS, default: 'interpolate', onResume: 'fixed',
+    flag: '--gen-init <kind>', kind: 'string', oneOf: GEN_INITS, default: 'interpolate', modes: SR_MODES, onResume: 'fixed',
     help: "generator start without --init: 'interpolate' (SRResNet begins as linear x2 per stage) or 'random' (default interpolate)",
   }),
-  blocks: field<number>({ flag: '--blocks <n>', kind: 'int', min: 1, default: 16, onResume: 'fixed', help: 'residual blocks of the generator (default 16)' }),
-  channels: field<number>({ flag: '--channels <n>', kind: 'int', min: 1, default: 64, onResume: 'fixed', help: 'generator feature channels (default 64)' }),
+  blocks: field<number>({ flag: '--blocks <n>', kind: 'int', min: 1, default: 16, modes: SR_MODES, onResume: 'fixed', help: 'residual blocks of the generator (default 16)' }),
+  channels: field<number>({
+    flag: '--channels <n>', kind: 'int', min: 1, default: (m) => forRecognizer(m, 64, 16), onResume: 'fixed',
+    help: (m) => forRecognizer(m, 'generator feature channels (default 64)', 'first-layer width of each stream (default 16)'),
+  }),
   logEvery: field<number>({ flag: '--log-every <n>', kind: 'int', min: 1, default: 10, onResume: 'free', help: 'steps between log lines (default 10)' }),
   valEvery: field<number>({ flag: '--val-every <n>', kind: 'int', min: 1, default: 500, onResume: 'free', help: 'steps between validations (default 500)' }),
   ckptEvery: field<number>({ flag: '--ckpt-every <n>', kind: 'int', min: 1, default: 200, onResume: 'free', help: 'steps between checkpoints (default 200)' }),
   keepCheckpoints: field<number>({ flag: '--keep <n>', kind: 'int', min: 1, default: 3, onResume: 'session', help: 'checkpoints kept (default 3)' }),
   dataWorkers: field<number>({ flag: '--data-workers <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'threads decoding and cropping images (default 1)' }),
   init: field<string | undefined>({
-    flag: '--init <weights>', kind: 'string', default: undefined, onResume: 'fixed', card: true,
+    flag: '--init <weights>', kind: 'string', default: undefined, modes: SR_MODES, onResume: 'fixed', card: true,
     help: (m) =>
       m === 'srresnet' ? 'generator weights to start from (fine-tuning; default: seeded random weights)'
       : m === 'srgan' ? 'SRResNet weights to start the generator from (the paper does)'
@@ -140,7 +154,7 @@ export const TRAIN_FIELDS = {
   }),
   /** Decay of the generator's weight average (0: none); the average is validated and shipped. */
   ema: field<number>({
-    flag: '--ema <decay>', kind: 'number', min: 0, default: 0, onResume: 'free', card: 'changed',
+    flag: '--ema <decay>', kind: 'number', min: 0, default: 0, modes: SR_MODES, onResume: 'free', card: 'changed',
     help: 'keep an exponential moving average of the generator weights with this decay (e.g. 0.999); it is validated and shipped (default 0: none)',
     check: (d) => (d < 1 ? undefined : `--ema must be a decay in [0, 1) (0: no average; 0.999 is usual), got ${d}`),
   }),
@@ -152,7 +166,12 @@ export const TRAIN_FIELDS = {
   advWeight: field<number>({ flag: '--adv-weight <w>', kind: 'number', min: 0, default: 1e-3, modes: ['srgan'], onResume: 'free', card: true, help: 'weight of the adversarial loss (default 1e-3)' }),
   discChannels: field<number>({ flag: '--disc-channels <n>', kind: 'int', min: 1, default: 64, modes: ['srgan'], onResume: 'fixed', help: 'discriminator base channels (default 64)' }),
   /** sosr/tosr: frames decoded from the start of each training video */
-  videoFrames: field<number>({ flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: VIDEO_MODES, onResume: 'free', help: 'frames decoded from the start of each training video (default 32)' }),
+  videoFrames: field<number>({
+    flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: [...VIDEO_MODES, 'recognizer'], onResume: 'free',
+    help: (m) => forRecognizer(m, 'frames decoded from the start of each training video (default 32)', 'frames decoded from the start of each video (default 32)'),
+  }),
+  /** recognizer: L, the flow fields stacked for the temporal stream */
+  stack: field<number>({ flag: '--stack <n>', kind: 'int', min: 1, default: 4, modes: ['recognizer'], onResume: 'fixed', card: true, help: 'L, flow fields stacked for the temporal stream (default 4; the paper: 10)' }),
   /** sosr: eps, how much a static pixel still counts (see src/video/samples.ts motionWeights) */
   motionEps: field<number>({
     flag: '--motion-eps <e>', kind: 'number', default: 0.1, modes: ['sosr'], onResume: 'free',
@@ -344,6 +363,7 @@ function validate(o: TrainOptions): TrainOptions {
   if (o.batch % shards !== 0) throw new SrError(`--batch ${o.batch} must divide evenly into ${o.workers} worker(s) x ${o.accumulate} micro-batch(es)`);
   if (o.mode === 'srresnet' && o.content !== 'mse') throw new SrError('SRResNet is trained with the MSE content loss; VGG losses are for `train srgan`');
   if (isVideoMode(o.mode) && o.content !== 'mse') throw new SrError(`train ${o.mode} uses its own pixel losses; VGG content losses are for \`train srgan\``);
+  if (o.mode === 'recognizer' && o.videoFrames < o.stack + 1) throw new SrError(`--video-frames ${o.videoFrames} leaves no room for --stack ${o.stack} (needs at least ${o.stack + 1})`);
   if (o.pixelLoss !== 'mse' && (isVideoMode(o.mode) || o.content !== 'mse')) {
     throw new SrError(`--pixel-loss ${o.pixelLoss} applies to train srresnet and to train srgan with --content mse; ${isVideoMode(o.mode) ? `train ${o.mode} weights its own MSE` : `--content ${o.content} has no pixel term`}`);
   }

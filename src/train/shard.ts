@@ -13,6 +13,9 @@ export interface Shard {
   frames?: number;
   aux?: Float32Array;
   auxChannels?: number;
+  /** recognizer: one-hot labels [n, classes] */
+  labels?: Float32Array;
+  classes?: number;
 }
 
 export type Losses = Record<string, number>;
@@ -43,6 +46,7 @@ export function splitShard(s: Shard, parts: number, copy = false): Shard[] {
     hrSize: s.hrSize,
     ...(s.frames !== undefined ? { frames: s.frames } : {}),
     ...(s.aux && s.auxChannels ? { aux: cut(s.aux, auxLen, i), auxChannels: s.auxChannels } : {}),
+    ...(s.labels && s.classes ? { labels: cut(s.labels, m * s.classes, i), classes: s.classes } : {}),
   }));
 }
 

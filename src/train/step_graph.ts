@@ -27,6 +27,8 @@ export interface StepShape {
   lrSize: number;
   hrSize: number;
   auxChannels: number;
+  /** recognizer: classes of the labels */
+  classes?: number;
 }
 
 export interface StepGraphSpec {
@@ -65,8 +67,12 @@ export function buildStepGraph(s: StepGraphSpec): StepGraph {
   const gw = s.phase === 'g' ? netWeights('g', s.nets.g.state) : null;
   const dw = s.nets.d ? netWeights('d', s.nets.d.state) : null;
 
-  const hr = toNchw(t, g.input('hr', [n * frames, hrSize, hrSize, 3]));
-  const lr = s.phase === 'g' ? toNchw(t, g.input('lr', [n * frames, lrSize, lrSize, 3])) : hr;
+  const inputs: Record<string, Value> = {};
+  for (const [name, shape] of Object.entries(s.objective.inputs?.(s.shape) ?? {})) inputs[name] = g.input(name, shape);
+  // An objective with inputs of its own has no images: lr and hr stand for its first input then.
+  const own = Object.values(inputs)[0];
+  const hr = own ?? toNchw(t, g.input('hr', [n * frames, hrSize, hrSize, 3]));
+  const lr = own ?? (s.phase === 'g' ? toNchw(t, g.input('lr', [n * frames, lrSize, lrSize, 3])) : hr);
   const aux: GraphPhase['aux'] = {};
   if (s.phase === 'g' && s.objective.name === 'sosr') {
     aux.weights = g.input('aux/weights', [n, 1, hrSize, hrSize]);
@@ -83,6 +89,11 @@ export function buildStepGraph(s: StepGraphSpec): StepGraph {
   // In the d phase each call moves the statistics from where the previous call left them, as the
   // TF.js layer does when it runs on the real batch and then on the fake one.
   let dStats = dw;
+  const runG = (x: Value) => {
+    const r = emitNetwork(t, s.nets.g.spec, x, gw!);
+    if (trained === 'g') statsOut = r.stats;
+    return r.outputs;
+  };
   const vggWeights = new Map<string, Value>();
   for (const a of s.vgg ?? []) vggWeights.set(a.name, g.constant(a.data, a.shape));
   const phase: GraphPhase = {
@@ -92,11 +103,9 @@ export function buildStepGraph(s: StepGraphSpec): StepGraph {
     ...(fake ? { fake } : {}),
     aux,
     settings: s.settings,
-    generator: (x) => {
-      const r = emitNetwork(t, s.nets.g.spec, x, gw!);
-      if (trained === 'g') statsOut = r.stats;
-      return r.outputs[0]!;
-    },
+    inputs,
+    generator: (x) => runG(x)[0]!,
+    outputs: (x) => runG(x),
     discriminator: (x) => {
       const r = emitNetwork(t, s.nets.d!.spec, x, dStats!);
       if (trained === 'd') {

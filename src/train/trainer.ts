@@ -16,6 +16,8 @@ import { assignArrays, saveModel } from '../models/weights.js';
 import { readSafetensors } from '../models/safetensors.js';
 import { PatchDataset, type PatchDatasetState } from '../data/patch_dataset.js';
 import { SequenceDataset, type SequenceDatasetState } from '../video/sequence_dataset.js';
+import { ClipDataset, type ClipDatasetState } from '../action/clip_dataset.js';
+import { readActionLayout } from '../action/layout.js';
 import { evaluate } from '../eval/protocol.js';
 import type { MetricName } from '../eval/metrics.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
@@ -57,6 +59,7 @@ export interface TrainResult {
 }
 
 export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig } {
+  if (o.mode === 'recognizer') return { g: resolveConfig({ type: 'two-stream', classes: readActionLayout(o.data).classes.length, stack: o.stack, channels: o.channels }) };
   const g = resolveConfig({ type: 'srresnet', scale: o.scale, blocks: o.blocks, channels: o.channels });
   if (!getObjective(o.mode).phases.includes('d')) return { g };
   return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
@@ -104,17 +107,17 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     threads: o.threads,
   };
   const pool = await ReplicaPool.create(setup, { workers: o.workers, accumulate: o.accumulate, backend: run.backend });
-  let ds: PatchDataset | SequenceDataset | null = null;
+  let ds: PatchDataset | SequenceDataset | ClipDataset | null = null;
   try {
     let step = 0;
     let trainSeconds = 0;
-    let dataState: PatchDatasetState | SequenceDatasetState | undefined;
+    let dataState: PatchDatasetState | SequenceDatasetState | ClipDatasetState | undefined;
     if (resumed) {
       const c = resumed.content;
       pool.local.loadState({ ...c, optStep: c.state.optStep }, resumed.dir);
       step = c.state.step;
       trainSeconds = c.state.trainSeconds;
-      dataState = c.state.data as PatchDatasetState | SequenceDatasetState;
+      dataState = c.state.data as PatchDatasetState | SequenceDatasetState | ClipDatasetState;
       say(`resuming ${o.out} from step ${step}`);
     } else {
       seededInit(pool.local.g.model, o.seed, { interpolate: o.genInit === 'interpolate' && configs.g.type === 'srresnet' });
@@ -149,7 +152,18 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     const log = runLog.entries;
     const record = (e: LogEntry) => runLog.record(e);
 
-    ds = objective.data === 'sequences'
+    ds = objective.data === 'clips'
+      ? await ClipDataset.open({
+          dir: o.data,
+          size: o.patch,
+          stack: o.stack,
+          batch: o.batch,
+          seed: o.seed,
+          workers: o.dataWorkers,
+          maxFrames: o.videoFrames,
+          ...(dataState ? { state: dataState as ClipDatasetState } : {}),
+        })
+      : objective.data === 'sequences'
       ? await SequenceDataset.open({
           dir: o.data,
           mode: o.mode as 'sosr' | 'tosr',
@@ -246,8 +260,14 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       const t0 = performance.now();
       const dataBefore = ds.state();
       const b = await ds.next();
-      const batch: Shard = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
-      if ('aux' in b) Object.assign(batch, { frames: b.frames, aux: b.aux, auxChannels: b.auxChannels });
+      let batch: Shard;
+      if ('labels' in b) {
+        // a clip batch: no images, the recognizer's input and labels (see the objective's feed)
+        batch = { lr: new Float32Array(0), hr: new Float32Array(0), n: b.batch, lrSize: b.size, hrSize: b.size, aux: b.x, auxChannels: b.channels, labels: b.labels, classes: b.classes };
+      } else {
+        batch = { lr: b.lr, hr: b.hr, n: b.batch, lrSize: b.lrSize, hrSize: b.hrSize };
+        if ('aux' in b) Object.assign(batch, { frames: b.frames, aux: b.aux, auxChannels: b.auxChannels });
+      }
       const rate = stepRate(o, step);
       const losses: Losses = {};
       try {
@@ -294,14 +314,19 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     }
     if (interrupted && step % o.ckptEvery !== 0) await checkpoint();
     progress.stop();
+    const finalPath = objective.modelFile ? join(o.out, objective.modelFile) : finalGeneratorPath(o.out);
     if (!interrupted) {
       pushShipped();
-      await saveModel(pool.local.g.model, configs.g, finalGeneratorPath(o.out), {
-        metadata: { step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data },
+      await saveModel(pool.local.g.model, configs.g, finalPath, {
+        metadata: {
+          step: String(step), mode: o.mode, trainSeconds: trainSeconds.toFixed(0), data: o.data,
+          // what a recognizer's user needs to feed it: class names and frame side
+          ...(ds instanceof ClipDataset ? { classes: JSON.stringify(ds.layout.classes), size: String(o.patch) } : {}),
+        },
       });
     }
     if (log.length) await writePlot(o.out, log, o.mode);
-    say(interrupted ? `stopped at step ${step}; checkpoint saved, continue with --resume` : `finished ${step} steps; generator in ${finalGeneratorPath(o.out)}`);
+    say(interrupted ? `stopped at step ${step}; checkpoint saved, continue with --resume` : `finished ${step} steps; weights in ${finalPath}`);
     return { step, interrupted, seconds: trainSeconds, ...(lastLosses ? { lastLosses } : {}), ...(lastVal ? { lastVal } : {}), log };
   } finally {
     await ds?.close();

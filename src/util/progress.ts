@@ -31,6 +31,21 @@ export function fmtDuration(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
+/**
+ * For work whose total is known only once it starts: a reporter made at the first call of
+ * `update(done, total)`.
+ */
+export function lazyProgress(label: string, unit: string): { update(done: number, total: number): void; stop(): void } {
+  let p: ProgressReporter | undefined;
+  return {
+    update(done, total) {
+      p ??= new ProgressReporter({ total, label, unit });
+      p.update(done);
+    },
+    stop: () => p?.stop(),
+  };
+}
+
 export class ProgressReporter {
   private bar: cliProgress.SingleBar | null = null;
   private t0 = performance.now();

@@ -44,3 +44,23 @@ export class Rng {
     this.s = v >>> 0;
   }
 }
+
+/** 32-bit integer hash of a list of integers (murmur3 finaliser per word). */
+export function hash32(...xs: number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) {
+    let k = Math.imul(x >>> 0, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    // the high half of numbers above 2^32 (sample counters) must matter too
+    h ^= Math.floor(x / 0x100000000) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

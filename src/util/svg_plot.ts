@@ -9,6 +9,8 @@ export interface Series {
   labels?: string[];
   /** Join the points with a line (default true); false draws markers only. */
   line?: boolean;
+  /** Draw each point as a bar from 0 (bar series share each x side by side). */
+  bars?: boolean;
 }
 
 export interface Panel {
@@ -17,6 +19,8 @@ export interface Panel {
   yLabel: string;
   series: Series[];
   logY?: boolean;
+  /** Names for the whole-number x positions (categories, e.g. methods) instead of numeric ticks. */
+  xTickLabels?: string[];
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -71,7 +75,13 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     xmin -= padX;
     xmax += padX;
   }
-  let ymin = Math.min(...pts.map((q) => ty(q[1])));
+  const barSeries = p.series.filter((s) => s.bars);
+  if (barSeries.length || p.xTickLabels) {
+    // a category's bars sit within half a step either side of it
+    xmin -= 0.5;
+    xmax += 0.5;
+  }
+  let ymin = Math.min(...pts.map((q) => ty(q[1])), ...(barSeries.length ? [0] : []));
   let ymax = Math.max(...pts.map((q) => ty(q[1])));
   if (xmax === xmin) xmax = xmin + 1;
   if (ymax === ymin) {
@@ -84,9 +94,11 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const sx = (v: number) => x0 + m.l + ((v - xmin) / (xmax - xmin)) * pw;
   const sy = (v: number) => y0 + m.t + ph - ((ty(v) - ymin) / (ymax - ymin)) * ph;
   parts.push(`<rect x="${x0 + m.l}" y="${y0 + m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  for (const t of niceTicks(xmin, xmax)) {
+  const xTicks = p.xTickLabels ? p.xTickLabels.map((_, i) => i) : niceTicks(xmin, xmax);
+  for (const t of xTicks) {
+    const label = p.xTickLabels ? p.xTickLabels[t]! : fmt(t);
     parts.push(`<line x1="${sx(t)}" y1="${y0 + m.t + ph}" x2="${sx(t)}" y2="${y0 + m.t + ph + 4}" stroke="#999"/>`);
-    parts.push(`<text x="${sx(t)}" y="${y0 + m.t + ph + 16}" font-size="11" text-anchor="middle">${fmt(t)}</text>`);
+    parts.push(`<text x="${sx(t)}" y="${y0 + m.t + ph + 16}" font-size="11" text-anchor="middle">${esc(label)}</text>`);
   }
   const yTicks = p.logY ? logTicks(ymin, ymax) : niceTicks(ymin, ymax);
   for (const t of yTicks) {
@@ -101,6 +113,18 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const c = COLORS[i % COLORS.length]!;
     const good = s.points.filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
     if (good.length === 0) return;
+    if (s.bars) {
+      const b = barSeries.indexOf(s);
+      const bw = (sx(1) - sx(0)) * (0.8 / barSeries.length);
+      for (const [x, y] of good) {
+        const left = sx(x) - 0.4 * (sx(1) - sx(0)) + b * bw;
+        parts.push(`<rect x="${left.toFixed(1)}" y="${Math.min(sy(y), sy(0)).toFixed(1)}" width="${(bw * 0.9).toFixed(1)}" height="${Math.abs(sy(0) - sy(y)).toFixed(1)}" fill="${c}"/>`);
+      }
+      const ly = y0 + m.t + 14 + i * 18;
+      parts.push(`<rect x="${x0 + m.l + pw + 12}" y="${ly - 9}" width="20" height="10" fill="${c}"/>`);
+      parts.push(`<text x="${x0 + m.l + pw + 36}" y="${ly}" font-size="12">${esc(s.name)}</text>`);
+      return;
+    }
     const d = good.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
     if (s.line !== false) parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
     const r = s.labels || s.line === false ? 4 : 2.5;

@@ -11,6 +11,7 @@ import { opticalFlow, flowMagnitude, validFlowMask } from './flow.js';
 import { findFfmpeg, probeVideo, decodeFrames } from './ffmpeg.js';
 import { cutSample, synthSample, motionWeights, AUX_CHANNELS, FRAMES_PER_SAMPLE, type FramePair, type VideoMode } from './samples.js';
 import type { SynthOptions } from './synth.js';
+import { answerJob, type StreamJob } from '../data/worker_stream.js';
 
 export interface SourceSpec {
   path: string;
@@ -36,10 +37,6 @@ export interface SequenceSampleSpec {
   seed: number;
 }
 
-export type ToSequenceWorker = { type: 'batch'; id: number; samples: SequenceSampleSpec[] };
-export type FromSequenceWorker =
-  | { type: 'batch'; id: number; slots: number[]; lr: ArrayBuffer; hr: ArrayBuffer; aux: ArrayBuffer }
-  | { type: 'error'; id: number; message: string };
 
 const init = workerData as SequenceWorkerInit;
 
@@ -134,31 +131,20 @@ async function makeSample(spec: SequenceSampleSpec): Promise<ReturnType<typeof s
   return cutSample(init.mode, pair, s, init.patch, x0, y0, { eps: init.eps, frameWeights: weights, frameValid: valid });
 }
 
-async function makeBatch(id: number, samples: SequenceSampleSpec[]): Promise<void> {
-  try {
-    const l = init.patch / init.scale;
-    const f = FRAMES_PER_SAMPLE[init.mode];
-    const lrN = f * l * l * 3;
-    const hrN = f * init.patch * init.patch * 3;
-    const auxN = init.patch * init.patch * AUX_CHANNELS[init.mode];
-    const lr = new Float32Array(samples.length * lrN);
-    const hr = new Float32Array(samples.length * hrN);
-    const aux = new Float32Array(samples.length * auxN);
-    for (let i = 0; i < samples.length; i++) {
-      const s = await makeSample(samples[i]!);
-      lr.set(s.lr, i * lrN);
-      hr.set(s.hr, i * hrN);
-      aux.set(s.aux, i * auxN);
-    }
-    const msg: FromSequenceWorker = { type: 'batch', id, slots: samples.map((s) => s.slot), lr: lr.buffer, hr: hr.buffer, aux: aux.buffer };
-    parentPort!.postMessage(msg, [lr.buffer, hr.buffer, aux.buffer]);
-  } catch (err) {
-    parentPort!.postMessage({ type: 'error', id, message: err instanceof Error ? err.message : String(err) } satisfies FromSequenceWorker);
-  }
+function makeBatch(job: StreamJob<SequenceSampleSpec>): Promise<void> {
+  const l = init.patch / init.scale;
+  const f = FRAMES_PER_SAMPLE[init.mode];
+  const sizes = [f * l * l * 3, f * init.patch * init.patch * 3, init.patch * init.patch * AUX_CHANNELS[init.mode]];
+  return answerJob((m, t) => parentPort!.postMessage(m, t), job, sizes, async (spec, [lr, hr, aux], i) => {
+    const s = await makeSample(spec);
+    lr!.set(s.lr, i * sizes[0]!);
+    hr!.set(s.hr, i * sizes[1]!);
+    aux!.set(s.aux, i * sizes[2]!);
+  });
 }
 
 // One batch at a time, in the order asked.
 let chain: Promise<void> = Promise.resolve();
-parentPort!.on('message', (m: ToSequenceWorker) => {
-  if (m.type === 'batch') chain = chain.then(() => makeBatch(m.id, m.samples));
+parentPort!.on('message', (m: StreamJob<SequenceSampleSpec>) => {
+  if (m.type === 'batch') chain = chain.then(() => makeBatch(m));
 });

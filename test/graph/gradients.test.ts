@@ -12,7 +12,7 @@ import { Tape } from '../../src/graph/tape.js';
 import { conv2d, type DwFormulation, type DxFormulation, type FwdFormulation } from '../../src/graph/conv.js';
 import {
   batchNormTrain, prelu, leakyRelu, relu, depthToSpace, maxPool2, flattenNhwc, dense, softplusMean,
-  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add,
+  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add, channelSlice, globalAvgPool, softmaxCrossEntropy,
 } from '../../src/graph/ops.js';
 import { warpTables } from '../../src/video/warp.js';
 import { randomArray } from '../helpers/tf.js';
@@ -173,4 +173,30 @@ test('frame split and the bilinear warp (gather with a scatter-add gradient) mat
   const idx: In = { name: 'idx', shape: [w.indices.length], data: new Float32Array(0), watch: false, int64: BigInt64Array.from(w.indices, (v) => BigInt(v)) };
   const wts: In = { name: 'wts', shape: [4, n * hw * hw, 1], data: w.weights, watch: false };
   await gradCheck('warp', [rnd('img', [n, 3, hw, hw], 32), idx, wts], (t, [img, i, ww]) => warp(t, img!, i!, ww!));
+});
+
+test('the recognizer ops match finite differences: channel slice, global average pool, softmax cross-entropy', async () => {
+  await gradCheck('channel slice', [rnd('x', [2, 5, 3, 3], 40)], (t, [x]) => channelSlice(t, x!, 1, 3));
+  await gradCheck('global average pool', [rnd('x', [2, 3, 4, 5], 41)], (t, [x]) => globalAvgPool(t, x!));
+  // labels as a soft distribution (rows summing to 1), so every logit's gradient is exercised
+  const soft = randomArray(12, 43).map((v) => Math.abs(v) + 0.1);
+  for (let r = 0; r < 3; r++) {
+    const row = soft.subarray(r * 4, r * 4 + 4);
+    const s = row.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < 4; k++) row[k]! /= s;
+  }
+  await gradCheck('softmax cross-entropy', [rnd('logits', [3, 4], 42, true, 4), { name: 'labels', shape: [3, 4], data: soft, watch: false }], (t, [z, l]) => softmaxCrossEntropy(t, z!, l!));
+});
+
+test('softmax cross-entropy has the value of -mean log p(label), also for large logits', async () => {
+  const g = new GraphBuilder();
+  const t = new Tape(g);
+  const loss = softmaxCrossEntropy(t, g.input('z', [2, 3]), g.input('y', [2, 3]));
+  g.output(loss, 'loss');
+  const session = await ort.InferenceSession.create(g.encode('ce'), { intraOpNumThreads: 1 });
+  const z = Float32Array.from([1, 2, 3, 500, 0, -500]);
+  const y = Float32Array.from([0, 0, 1, 0, 1, 0]);
+  const out = await session.run({ z: new ort.Tensor('float32', z, [2, 3]), y: new ort.Tensor('float32', y, [2, 3]) });
+  const first = -(3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)));
+  assert.ok(Math.abs((out['loss']!.data as Float32Array)[0]! - (first + 500) / 2) < 1e-3);
 });

@@ -22,6 +22,7 @@ await initBackend({ backend: 'wasm' });
 
 const G = resolveConfig({ type: 'srresnet', scale: 2, blocks: 2, channels: 8 });
 const D = resolveConfig({ type: 'srgan-discriminator', size: 16, channels: 4 });
+const R = resolveConfig({ type: 'two-stream', classes: 3, stack: 2, channels: 4 });
 const adam = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 function net(config: ModelConfig, seed: number) {
@@ -34,6 +35,12 @@ function net(config: ModelConfig, seed: number) {
 
 function shardFor(mode: string, seed: number): Shard {
   const n = 2;
+  if (mode === 'recognizer') {
+    // no images: the clip input (RGB + 2 flows) and one-hot labels
+    const labels = new Float32Array(n * 3);
+    labels[0 * 3 + 2] = labels[1 * 3 + 0] = 1;
+    return { lr: new Float32Array(0), hr: new Float32Array(0), n, lrSize: 16, hrSize: 16, aux: randomArray(n * 16 * 16 * 7, seed).map((v) => 2 * v), auxChannels: 7, labels, classes: 3 };
+  }
   const frames = mode === 'tosr' ? 2 : 1;
   const s: Shard = {
     lr: randomArray(n * frames * 8 * 8 * 3, seed).map((v) => (v + 1) / 2),
@@ -78,11 +85,11 @@ function randomVgg(content: 'vgg22' | 'vgg54') {
   return model;
 }
 
-const cases = [['srresnet', 'mse', 'mse'], ['srresnet', 'mse', 'l1'], ['srgan', 'mse', 'l1'], ['srgan', 'vgg22', 'mse'], ['srgan', 'vgg54', 'mse'], ['sosr', 'mse', 'mse'], ['tosr', 'mse', 'mse']] as const;
+const cases = [['srresnet', 'mse', 'mse'], ['srresnet', 'mse', 'l1'], ['srgan', 'mse', 'l1'], ['srgan', 'vgg22', 'mse'], ['srgan', 'vgg54', 'mse'], ['sosr', 'mse', 'mse'], ['tosr', 'mse', 'mse'], ['recognizer', 'mse', 'mse']] as const;
 for (const [mode, content, pixel] of cases) {
   test(`${mode} (${content}, pixel ${pixel}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
     const objective = getObjective(mode);
-    const g = net(G, 1);
+    const g = net(mode === 'recognizer' ? R : G, 1);
     const d = mode === 'srgan' ? net(D, 2) : undefined;
     const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7 };
     const vgg = content === 'mse' ? undefined : randomVgg(content);

@@ -47,7 +47,7 @@ export function formatVideoTable(r: VideoEvalResult): string {
 }
 
 /** `name=path` names a method; otherwise the name is the method itself, or for a run's generator.safetensors the run folder. */
-function parseMethods(list: string): Array<{ name: string; spec: string }> {
+export function parseMethods(list: string): Array<{ name: string; spec: string }> {
   const items = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new SrError('--methods is empty');
   const out = items.map((item) => {

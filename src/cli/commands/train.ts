@@ -1,4 +1,4 @@
-// `srgan train srresnet|srgan|sosr|tosr ...`: flags over an optional config file (JSON or YAML).
+// `srgan train srresnet|srgan|sosr|tosr|recognizer ...`: flags over an optional config file (JSON or YAML).
 // The flags, their help and their checks come from the option table (train/options.ts).
 import { Option, type Command } from 'commander';
 import { withDefaults, type Io } from '../io.js';
@@ -60,11 +60,13 @@ const MODES: Array<[TrainMode, string]> = [
   // synthesised from them with known flow) and/or videos (flow estimated on the HR frames).
   ['sosr', 'spatial-oriented video SR: pixel MSE weighted by the HR optical-flow magnitude, so moving regions dominate'],
   ['tosr', 'temporal-oriented video SR: MSE + lambda (|W(SR_t) - SR_t-1|^2 + |W(SR_t) - HR_t-1|^2) on consecutive frames, W = warp by HR flow'],
+  // The two-stream recognizer that judges video SR by action recognition (src/action/).
+  ['recognizer', 'two-stream action recognizer (spatial RGB + temporal stacked-flow CNNs, late fusion) on <class>/<video> folders'],
 ];
 
 export function registerTrainCommand(program: Command, given: Partial<Io> = {}): void {
   const io = withDefaults(given);
-  const train = program.command('train').description('train SRResNet, SRGAN, or the video modes SoSR / ToSR (resumable, data-parallel)');
+  const train = program.command('train').description('train SRResNet, SRGAN, the video modes SoSR / ToSR, or the action recognizer (resumable, data-parallel)');
   for (const [mode, description] of MODES) {
     addTrainOptions(train.command(mode).description(description), mode).action((flags: Flags) => runTrain(mode, flags, program, io));
   }
