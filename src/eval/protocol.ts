@@ -155,3 +155,17 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   if (metrics.includes('niqe')) result.referenceMean = { niqe: avg((r) => r.reference!.niqe) };
   return result;
 }
+
+/**
+ * evaluate() with NIQE where the images allow it: NIQE needs a few 96 px blocks, so on images too
+ * small for it (a small validation set) the scores come without NIQE, and `onSkip` says why.
+ */
+export async function evaluateWithNiqe(opts: Omit<EvaluateOptions, 'metrics'>, onSkip: (reason: string) => void): Promise<EvalResult> {
+  try {
+    return await evaluate({ ...opts, metrics: ['psnr', 'ssim', 'niqe'] });
+  } catch (err) {
+    if (!(err instanceof SrError && /NIQE/.test(err.message))) throw err;
+    onSkip(err.message);
+    return await evaluate({ ...opts, metrics: ['psnr', 'ssim'] });
+  }
+}

@@ -38,12 +38,14 @@ export function thisLeg(run: RunSummary): string {
   ].join('\n');
 }
 
-/** One row of the card's table: PSNR / SSIM of bicubic and of the model on one benchmark set. */
+/** One row of the card's table: PSNR / SSIM (and NIQE, lower = more natural) of bicubic and of the model on one benchmark set. */
 export interface CardMeasurement {
   set: string;
   scale: number;
-  bicubic: { psnr: number; ssim: number };
-  model: { psnr: number; ssim: number };
+  bicubic: { psnr: number; ssim: number; niqe?: number };
+  model: { psnr: number; ssim: number; niqe?: number };
+  /** NIQE of the HR images themselves */
+  hrNiqe?: number;
 }
 
 export interface ModelCardInput {
@@ -64,7 +66,8 @@ export interface ModelCardInput {
 
 export function measurementRow(r: CardMeasurement): string {
   const gain = r.model.psnr - r.bicubic.psnr;
-  return `| ${r.set} x${r.scale} | ${r.bicubic.psnr.toFixed(2)} / ${r.bicubic.ssim.toFixed(4)} | ${r.model.psnr.toFixed(2)} / ${r.model.ssim.toFixed(4)} | ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB |`;
+  const niqe = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
+  return `| ${r.set} x${r.scale} | ${r.bicubic.psnr.toFixed(2)} / ${r.bicubic.ssim.toFixed(4)} | ${r.model.psnr.toFixed(2)} / ${r.model.ssim.toFixed(4)} | ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB | ${niqe(r.bicubic.niqe)} / ${niqe(r.model.niqe)} / ${niqe(r.hrNiqe)} |`;
 }
 
 export function modelCard(m: ModelCardInput): string {
@@ -84,7 +87,9 @@ export function modelCard(m: ModelCardInput): string {
     '',
     '## Measured (evaluation protocol: MATLAB bicubic LR, Y channel, border = scale; on the float16 weights)',
     '',
-    m.rows.length ? '| set | bicubic PSNR / SSIM | this model PSNR / SSIM | gain |\n| --- | --- | --- | --- |\n' + m.rows.map(measurementRow).join('\n') : '(no --eval folders given)',
+    m.rows.length
+      ? '| set | bicubic PSNR / SSIM | this model PSNR / SSIM | gain | NIQE: bicubic / this model / HR (lower = more natural) |\n| --- | --- | --- | --- | --- |\n' + m.rows.map(measurementRow).join('\n')
+      : '(no --eval folders given)',
     '',
     '## Resolved training options',
     '',

@@ -6,7 +6,7 @@ import { basename, dirname } from 'node:path';
 import { loadModel, saveModel } from '../models/weights.js';
 // loadModel builds the generator by its registered architecture name.
 import '../models/index.js';
-import { evaluate } from '../eval/protocol.js';
+import { evaluateWithNiqe } from '../eval/protocol.js';
 import { resolveMethods } from '../inference/methods.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -75,8 +75,9 @@ export async function packageRun(o: PackageRunOptions): Promise<PackagedRun> {
   try {
     for (const dir of o.eval ?? []) {
       const methods = [...(await resolveMethods('bicubic')), generatorMethod('model', shipped.model)];
-      const r = await evaluate({ dir, scale, methods, onStart: (f, i, n) => say(`eval ${basename(dir)} ${i + 1}/${n} ${basename(f)}`) });
-      measured.push({ set: basename(dir), scale, bicubic: r.mean['bicubic']!, model: r.mean['model']! });
+      // NIQE too (where the images allow it): for a GAN, texture is what the card must show.
+      const r = await evaluateWithNiqe({ dir, scale, methods, onStart: (f, i, n) => say(`eval ${basename(dir)} ${i + 1}/${n} ${basename(f)}`) }, (why) => say(`${basename(dir)}: no NIQE (${why})`));
+      measured.push({ set: basename(dir), scale, bicubic: r.mean['bicubic']!, model: r.mean['model']!, ...(r.referenceMean ? { hrNiqe: r.referenceMean.niqe } : {}) });
     }
   } finally {
     shipped.model.dispose();

@@ -18,8 +18,7 @@ import { PatchDataset, type PatchDatasetState } from '../data/patch_dataset.js';
 import { SequenceDataset, type SequenceDatasetState } from '../video/sequence_dataset.js';
 import { ClipDataset, type ClipDatasetState } from '../action/clip_dataset.js';
 import { readActionLayout } from '../action/layout.js';
-import { evaluate } from '../eval/protocol.js';
-import type { MetricName } from '../eval/metrics.js';
+import { evaluate, evaluateWithNiqe, type ImageOutcome } from '../eval/protocol.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { createSession, sessionMethod } from '../inference/onnx_session.js';
 import { exportOnnx } from '../inference/onnx_export.js';
@@ -190,31 +189,22 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       const session = o.engine === 'onnx' ? await createSession(exportOnnx(pool.local.g.model, { config: configs.g }).bytes, o.threads) : null;
       const method = session ? sessionMethod('model', session) : generatorMethod('model', pool.local.g.model);
       let first = true;
-      const run = (metrics: MetricName[]) => evaluate({
-        dir: o.val!,
+      const opts = {
+        dir: o.val,
         scale: o.scale,
         methods: [method],
-        metrics,
-        onImage: async (img) => {
+        onImage: async (img: ImageOutcome) => {
           if (!first) return;
           first = false;
           mkdirSync(join(o.out, 'samples'), { recursive: true });
           await saveImage(img.outputs.get('model')!, join(o.out, 'samples', `step-${String(step).padStart(8, '0')}.png`));
         },
-      });
-      const r = await (async () => {
-        if (withNiqe) {
-          try {
-            return await run(['psnr', 'ssim', 'niqe']);
-          } catch (err) {
-            if (!(err instanceof SrError && /NIQE/.test(err.message))) throw err;
-            withNiqe = false;
-            say(`warning: validation without NIQE (${err.message})`);
-            first = true;
-          }
-        }
-        return await run(['psnr', 'ssim']);
-      })().finally(async () => {
+      };
+      const noNiqe = (reason: string) => {
+        withNiqe = false;
+        say(`warning: validation without NIQE (${reason})`);
+      };
+      const r = await (withNiqe ? evaluateWithNiqe(opts, noNiqe) : evaluate(opts)).finally(async () => {
         await session?.release();
         // The reference engine mirrors the model: give it back the weights being trained.
         if (ema) pool.local.syncModels();

@@ -56,6 +56,8 @@ test('package-model ships a run as float16 with a card whose figures are measure
   assert.match(card, /Batch-norm statistics re-estimated with the final weights \(precise BN\): the mean over 100 batches of 4 16 px crops/);
   const row = /\| val x2 \| ([\d.]+) \/ [\d.]+ \| ([\d.]+) \/ [\d.]+ \|/.exec(card);
   assert.ok(row, card);
+  // 48x40 images are too small for NIQE's 96 px blocks: the card says so rather than failing.
+  assert.match(card, /\| val x2 \| .* dB \| - \/ - \/ - \|/);
   const { tensors, metadata } = readSafetensors(out);
   assert.equal(metadata['step'], '80');
   assert.ok(statSync(out).size < statSync(join(root, 'srresnet', 'generator.safetensors')).size * 0.6, 'float16 file');
