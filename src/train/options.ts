@@ -86,15 +86,15 @@ export const TRAIN_FIELDS = {
     help: 'HR images for validation (PSNR/SSIM with the evaluation protocol)',
     check: (d) => (isFolder(d) ? undefined : `--val ${d}: no such folder`),
   }),
-  scale: field<number>({ flag: '--scale <n>', kind: 'int', default: 4, oneOf: [2, 4, 8], onResume: 'fixed', card: true, help: 'upscaling factor: 2, 4 or 8 (default 4)' }),
+  scale: field<number>({ flag: '--scale <n>', kind: 'int', default: 4, oneOf: [2, 4, 8], modes: SR_MODES, onResume: 'fixed', card: true, help: 'upscaling factor: 2, 4 or 8 (default 4)' }),
   steps: field<number>({ flag: '--steps <n>', kind: 'int', min: 1, default: (m) => forRecognizer(m, m === 'srgan' ? 200_000 : 1_000_000, 2000), onResume: 'free', card: true, help: 'total training steps' }),
-  batch: field<number>({ flag: '--batch <n>', kind: 'int', min: 1, default: 16, onResume: 'free', card: true, help: 'images per step (default 16)' }),
+  batch: field<number>({ flag: '--batch <n>', kind: 'int', min: 1, default: 16, onResume: 'free', card: true, help: (m) => `${forRecognizer(m, 'images', 'clips')} per step (default 16)` }),
   patch: field<number>({
     flag: '--patch <n>', kind: 'int', min: 1, default: (m) => forRecognizer(m, 96, 64), onResume: 'free', card: true,
     help: (m) => forRecognizer(m, 'HR crop side (default 96)', 'frame side the recognizer sees; videos are centre-cropped square and resized (default 64)'),
   }),
   lr: field<number | undefined>({
-    flag: '--lr <rate>', kind: 'number', default: undefined, onResume: 'free', help: 'constant learning rate (default 1e-4)',
+    flag: '--lr <rate>', kind: 'number', default: undefined, onResume: 'free', help: (m) => `constant learning rate (default ${forRecognizer(m, '1e-4', '1e-3')})`,
     check: (r) => (r > 0 ? undefined : `--lr must be a positive number, got ${r}`),
     sets: (r) => ({ lrSchedule: [[0, r]] }),
   }),
@@ -135,7 +135,7 @@ export const TRAIN_FIELDS = {
     help: (m) => forRecognizer(m, 'generator feature channels (default 64)', 'first-layer width of each stream (default 16)'),
   }),
   logEvery: field<number>({ flag: '--log-every <n>', kind: 'int', min: 1, default: 10, onResume: 'free', help: 'steps between log lines (default 10)' }),
-  valEvery: field<number>({ flag: '--val-every <n>', kind: 'int', min: 1, default: 500, onResume: 'free', help: 'steps between validations (default 500)' }),
+  valEvery: field<number>({ flag: '--val-every <n>', kind: 'int', min: 1, default: 500, modes: SR_MODES, onResume: 'free', help: 'steps between validations (default 500)' }),
   ckptEvery: field<number>({ flag: '--ckpt-every <n>', kind: 'int', min: 1, default: 200, onResume: 'free', help: 'steps between checkpoints (default 200)' }),
   keepCheckpoints: field<number>({ flag: '--keep <n>', kind: 'int', min: 1, default: 3, onResume: 'session', help: 'checkpoints kept (default 3)' }),
   dataWorkers: field<number>({ flag: '--data-workers <n>', kind: 'int', min: 1, default: 1, onResume: 'free', help: 'threads decoding and cropping images (default 1)' }),
@@ -358,7 +358,7 @@ function validate(o: TrainOptions): TrainOptions {
     if (msg) throw new SrError(msg);
   }
   // What depends on more than one option.
-  if (o.patch % o.scale !== 0) throw new SrError(`--patch ${o.patch} must be a multiple of --scale ${o.scale}`);
+  if (o.mode !== 'recognizer' && o.patch % o.scale !== 0) throw new SrError(`--patch ${o.patch} must be a multiple of --scale ${o.scale}`);
   const shards = o.workers * o.accumulate;
   if (o.batch % shards !== 0) throw new SrError(`--batch ${o.batch} must divide evenly into ${o.workers} worker(s) x ${o.accumulate} micro-batch(es)`);
   if (o.mode === 'srresnet' && o.content !== 'mse') throw new SrError('SRResNet is trained with the MSE content loss; VGG losses are for `train srgan`');
