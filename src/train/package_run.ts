@@ -26,6 +26,11 @@ export interface PackageRunOptions {
   bnBatches?: number;
   /** images for precise BN (default: the run's --data) */
   bnData?: string;
+  /**
+   * Ship the trained weights rather than their average (--ema): on SRGAN the average smooths
+   * away the texture the GAN is for (see the README's SRGAN section).
+   */
+  lastIterate?: boolean;
   /** the command as typed, for the card */
   packagedWith: string;
   onProgress?: (message: string) => void;
@@ -43,7 +48,7 @@ export async function packageRun(o: PackageRunOptions): Promise<PackagedRun> {
   const say = o.onProgress ?? (() => {});
   const card = cardPathFor(o.out);
   mkdirSync(dirname(o.out), { recursive: true });
-  const run = summarizeRun(o.run);
+  const run = summarizeRun(o.run, { lastIterate: o.lastIterate === true });
   const c = run.config;
   // Read before anything is written: o.out may be the very file the run started from.
   const legs = [...earlierLegs(c['init']), thisLeg(run)];

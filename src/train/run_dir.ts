@@ -11,7 +11,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { SrError } from '../util/errors.js';
-import { latestCheckpoint, readCheckpointState, shippedGenerator } from './checkpoint.js';
+import { checkpointGenerator, latestCheckpoint, readCheckpointState, shippedGenerator } from './checkpoint.js';
 import type { Losses } from './replica.js';
 
 export interface LogEntry {
@@ -135,11 +135,12 @@ export interface RunSummary {
   resumes: ResumeRecord[];
 }
 
-export function summarizeRun(runDir: string): RunSummary {
+/** `lastIterate`: the newest checkpoint's trained weights even where it keeps their average. */
+export function summarizeRun(runDir: string, o: { lastIterate?: boolean } = {}): RunSummary {
   const config = readRunConfig(runDir);
   if (!config) throw new SrError(`${runDir} is not a training run (no config.json)`);
   const ckpt = latestCheckpoint(runDir);
   if (!ckpt) throw new SrError(`${runDir} has no complete checkpoint yet`);
   const state = readCheckpointState(ckpt);
-  return { config, weights: shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, resumes: readResumes(runDir) };
+  return { config, weights: o.lastIterate ? checkpointGenerator(ckpt) : shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, resumes: readResumes(runDir) };
 }

@@ -10,6 +10,7 @@ import { resolveOptions, stepRate } from '../../src/train/options.js';
 import { train } from '../../src/train/trainer.js';
 import { latestCheckpoint, EMA_FILE } from '../../src/train/checkpoint.js';
 import { readSafetensors } from '../../src/models/safetensors.js';
+import { packageRun } from '../../src/train/package_run.js';
 import { makeImageFolder } from '../helpers/images.js';
 
 const root = mkdtempSync(join(tmpdir(), 'srgan-ema-'));
@@ -55,6 +56,20 @@ test('--ema with --pixel-loss l1 and --lr-decay cosine: a resumed run ships the 
     if (t.data.some((v, i) => v !== raw.get(name)!.data[i])) differs = true;
   }
   assert.ok(differs, 'the average equals the last weights: nothing was averaged');
+
+  // package-model ships the average, or with --last-iterate the trained weights (float16 both):
+  // each file is nearer its source than the other candidate, over every tensor.
+  const distance = (a: Map<string, { data: Float32Array }>, b: ReadonlyMap<string, { data: Float32Array }>) => {
+    let d = 0;
+    for (const [name, t] of a) t.data.forEach((v, i) => (d += Math.abs(v - b.get(name)!.data[i]!)));
+    return d;
+  };
+  for (const [lastIterate, want, other] of [[false, avg, raw], [true, raw, avg]] as const) {
+    const out = join(root, `shipped-${lastIterate}.safetensors`);
+    await packageRun({ run: full, out, packagedWith: 'test', lastIterate });
+    const shippedW = readSafetensors(out).tensors;
+    assert.ok(distance(shippedW, want) < distance(shippedW, other) / 10, `lastIterate ${lastIterate}: the file is not the expected weights`);
+  }
 });
 
 test('options that do not fit: L1 with a VGG content loss or in a video mode, an --ema outside [0, 1)', () => {

@@ -17,6 +17,7 @@ interface Flags {
   force?: boolean;
   bnBatches: string;
   bnData?: string;
+  lastIterate?: boolean;
 }
 
 export function registerPackageModelCommand(program: Command, given: Partial<Io> = {}): void {
@@ -30,6 +31,7 @@ export function registerPackageModelCommand(program: Command, given: Partial<Io>
     .option('--title <text>', 'model card title')
     .option('--bn-batches <n>', 're-estimate batch-norm statistics with the final weights over n training batches (precise BN; 0: keep the moving averages)', '0')
     .option('--bn-data <folder>', 'images for that re-estimate (default: the run\'s --data)')
+    .option('--last-iterate', "ship the checkpoint's trained weights, not their average, in a run with --ema")
     .option('--force', 'replace existing files')
     .action(async (flags: Flags) => {
       const out = resolve(flags.out);
@@ -43,7 +45,8 @@ export function registerPackageModelCommand(program: Command, given: Partial<Io>
         ...(flags.title ? { title: flags.title } : {}),
         bnBatches,
         ...(flags.bnData ? { bnData: flags.bnData } : {}),
-        packagedWith: `srgan package-model --run ${flags.run} --out ${flags.out}${flags.eval ? ` --eval ${flags.eval}` : ''}`,
+        lastIterate: flags.lastIterate === true,
+        packagedWith: `srgan package-model --run ${flags.run} --out ${flags.out}${flags.eval ? ` --eval ${flags.eval}` : ''}${flags.lastIterate ? ' --last-iterate' : ''}`,
         onProgress: (m) => io.err.write(`${m}\n`),
       });
       io.out.write(`${r.weights}\n${r.card}\n${r.measured.map(measurementRow).join('\n')}\n`);
