@@ -11,7 +11,7 @@ import { resolveMethods } from '../inference/methods.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { packageVersion } from '../util/package_info.js';
-import { summarizeRun } from './run_dir.js';
+import { readInitLegs, summarizeRun } from './run_dir.js';
 import { recalibrateOnTrainingData } from './precise_bn.js';
 import { earlierLegs, modelCard, thisLeg, type CardMeasurement } from './model_card.js';
 
@@ -51,7 +51,7 @@ export async function packageRun(o: PackageRunOptions): Promise<PackagedRun> {
   const run = summarizeRun(o.run, { lastIterate: o.lastIterate === true });
   const c = run.config;
   // Read before anything is written: o.out may be the very file the run started from.
-  const legs = [...earlierLegs(c['init']), thisLeg(run)];
+  const legs = [...(readInitLegs(o.run) ?? earlierLegs(c['init'])), thisLeg(run)];
   const { model, config } = loadModel(run.weights);
   // Off by default: on the SRResNet x4 run it moved Set5 by +0.27 dB at step 1600 and -0.12 dB
   // at step 2500, so the training's own moving averages are a fine default.

@@ -5,6 +5,8 @@
 //   resumes.jsonl    what each resume changed, oldest first, so a model card can tell the whole
 //                    history of a run rather than only its last leg
 //   log.jsonl        one JSON object per logged step and per validation
+//   init_legs.json   the training legs behind --init as its file told them when the run started,
+//                    so a later re-shipping of that file cannot rewrite this run's history
 //   checkpoints/     see checkpoint.ts; `--resume` continues from the newest complete one
 //   generator.safetensors  the final generator (float32; with --ema, the weight average)
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -37,6 +39,17 @@ const configPath = (runDir: string) => join(runDir, 'config.json');
 const resumesPath = (runDir: string) => join(runDir, 'resumes.jsonl');
 const logPath = (runDir: string) => join(runDir, 'log.jsonl');
 export const finalGeneratorPath = (runDir: string) => join(runDir, 'generator.safetensors');
+const initLegsPath = (runDir: string) => join(runDir, 'init_legs.json');
+
+export async function writeInitLegs(runDir: string, legs: string[]): Promise<void> {
+  await writeFileAtomic(initLegsPath(runDir), JSON.stringify(legs, null, 1));
+}
+
+/** The legs recorded by writeInitLegs, or null for a run that recorded none (older runs). */
+export function readInitLegs(runDir: string): string[] | null {
+  const path = initLegsPath(runDir);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : null;
+}
 
 /** The options a run was (re)started with, or null when the folder holds no run. */
 export function readRunConfig(runDir: string): Record<string, unknown> | null {

@@ -29,7 +29,8 @@ import { plotSvg, type Series } from '../util/svg_plot.js';
 import { ReplicaPool } from './pool.js';
 import { seededInit } from './init.js';
 import { saveCheckpoint, loadResumable } from './checkpoint.js';
-import { RunLog, checkRunFolder, finalGeneratorPath, writeRunConfig, type LogEntry } from './run_dir.js';
+import { RunLog, checkRunFolder, finalGeneratorPath, writeInitLegs, writeRunConfig, type LogEntry } from './run_dir.js';
+import { earlierLegs } from './model_card.js';
 import { stepRate, type TrainOptions } from './options.js';
 import { WeightAverage } from './ema.js';
 import { getObjective } from './objectives.js';
@@ -128,6 +129,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
           throw new SrError(`--init ${o.init} holds a ${JSON.stringify(cfg)} generator, but this run trains ${JSON.stringify(configs.g)}`);
         }
         assignArrays(pool.local.g.model, tensors, o.init);
+        await writeInitLegs(o.out, earlierLegs(o.init));
         say(`generator initialised from ${o.init}`);
       } else if (o.mode === 'srgan') {
         say('warning: training SRGAN from random weights; the paper starts from a trained SRResNet (--init)');

@@ -71,6 +71,9 @@ test('a model trained over several sessions (--init from a packaged model) gets 
   const first = join(root, 'shipped', 'tiny-x2.safetensors');
   const run = join(root, 'second-leg');
   await train(resolveOptions('srresnet', { ...tiny, data, out: run, steps: 3, ckptEvery: 3, init: first }), { backend: 'wasm', quiet: true });
+  // A second run from the same file (an SRGAN from the shipped SRResNet, say), packaged later.
+  const sibling = join(root, 'sibling-leg');
+  await train(resolveOptions('srresnet', { ...tiny, data, out: sibling, steps: 2, ckptEvery: 2, init: first }), { backend: 'wasm', quiet: true });
   // Packaged over the very file it started from, as a session that improves a shipped model does.
   const r = spawnSync(process.execPath, [cli, 'package-model', '--run', run, '--out', first, '--force'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -81,6 +84,10 @@ test('a model trained over several sessions (--init from a packaged model) gets 
   assert.match(card, /Steps: 3 of 3 planned/);
   // The legs travel in the weights too, so a third leg needs no card to find them.
   assert.equal((JSON.parse(readSafetensors(first).metadata['legs']!) as string[]).length, 2);
+  // The sibling's card keeps the history its start file had then, not the file's new one.
+  const siblingOut = join(root, 'shipped', 'sibling.safetensors');
+  assert.equal(spawnSync(process.execPath, [cli, 'package-model', '--run', sibling, '--out', siblingOut], { encoding: 'utf8' }).status, 0);
+  assert.equal((JSON.parse(readSafetensors(siblingOut).metadata['legs']!) as string[]).length, 2);
 });
 
 test('a resume that changes options records them, and the model card tells the history', async () => {
