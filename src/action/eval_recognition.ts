@@ -13,7 +13,7 @@ import { loadModel } from '../models/weights.js';
 import { degrade } from '../image/degrade.js';
 import { SrError, EXIT_INTERRUPTED } from '../util/errors.js';
 import { plotSvg } from '../util/svg_plot.js';
-import { checkMethodScale, resolveMethod, type Method } from '../inference/methods.js';
+import { checkMethodScale, disposeMethods, resolveMethod, type Method } from '../inference/methods.js';
 import { findFfmpeg } from '../video/ffmpeg.js';
 import { clipOf, frame8, readClipFrames, sampleChannels, samplePositions, writeSample } from './clip.js';
 import { readActionLayout } from './layout.js';
@@ -98,28 +98,25 @@ export async function evaluateRecognition(o: RecognitionOptions): Promise<Recogn
     const tools = await findFfmpeg();
     // the one place this module meets the upscalers (inference/methods.ts)
     const upscalers = new Map<string, Method | null>();
+    const perVideo: RecognitionResult['perVideo'] = [];
     try {
       for (const m of o.methods) {
         const method = m.spec === 'hr' ? null : await resolveMethod(m.spec);
         upscalers.set(m.name, method);
         if (method) checkMethodScale(method, o.scale);
       }
-    } catch (err) {
-      for (const u of upscalers.values()) await u?.dispose?.();
-      throw err;
-    }
-    const perVideo: RecognitionResult['perVideo'] = [];
-    try {
       for (const [i, v] of layout.test.entries()) {
         if (o.signal?.aborted) throw new SrError('eval-recognition: interrupted; nothing written', { exitCode: EXIT_INTERRUPTED });
         const hr = await readClipFrames(v.path, size, { maxFrames: o.maxFrames ?? 32, minFrames: stack + 1, tools });
+        // Degraded once per video: every method upscales the same LR frames.
+        const lr = [...upscalers.values()].some((u) => u !== null) ? hr.map((f) => degrade(imageFrom8(f), o.scale)) : [];
         const predicted: Record<string, Record<Fused, number>> = {};
         for (const m of o.methods) {
           const up = upscalers.get(m.name)!;
           let frames: Image8[] = hr;
           if (up) {
             frames = [];
-            for (const f of hr) frames.push(frame8(await up.run(degrade(imageFrom8(f), o.scale), { scale: o.scale, ...(o.signal ? { signal: o.signal } : {}) })));
+            for (const f of lr) frames.push(frame8(await up.run(f, { scale: o.scale, ...(o.signal ? { signal: o.signal } : {}) })));
           }
           predicted[m.name] = await classify(model, await clipOf(frames), stack, k, o.positions ?? 5);
         }
@@ -127,7 +124,7 @@ export async function evaluateRecognition(o: RecognitionOptions): Promise<Recogn
         o.onVideo?.(i + 1, layout.test.length);
       }
     } finally {
-      for (const u of upscalers.values()) await u?.dispose?.();
+      await disposeMethods([...upscalers.values()].filter((u): u is Method => u !== null));
     }
     const accuracy: RecognitionResult['accuracy'] = {};
     for (const m of o.methods) {

@@ -4,6 +4,7 @@
 // that keeps one validates and ships the average.
 import type { NamedArray } from '../models/safetensors.js';
 import type { NetState } from './net_state.js';
+import { SrError } from '../util/errors.js';
 
 export class WeightAverage {
   readonly values: Float32Array;
@@ -40,7 +41,7 @@ export class WeightAverage {
     }
     for (const s of this.net.trainable) {
       const a = saved.get(s.name);
-      if (!a || a.data.length !== s.size) throw new Error(`${source}: averaged weight '${s.name}' is missing or mis-shaped`);
+      if (!a || a.data.length !== s.size) throw new SrError(`${source}: averaged weight '${s.name}' in generator_ema.safetensors is missing or mis-shaped; remove that file to restart the average from the checkpoint's weights`);
       this.values.set(a.data, s.offset);
     }
   }

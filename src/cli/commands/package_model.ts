@@ -24,7 +24,7 @@ export function registerPackageModelCommand(program: Command, given: Partial<Io>
   const io = withDefaults(given);
   program
     .command('package-model')
-    .description('ship a training run: its newest checkpoint as a float16 generator plus a model card with protocol-measured PSNR/SSIM')
+    .description('ship a training run: its newest checkpoint as a float16 generator plus a model card with protocol-measured PSNR/SSIM and NIQE')
     .requiredOption('--run <dir>', 'training run folder (from srgan train)')
     .requiredOption('--out <file.safetensors>', 'where the float16 weights go; the card goes next to it as .md')
     .option('--eval <folders>', 'comma-separated HR benchmark folders to measure on (e.g. Set5,Set14 paths)')
