@@ -25,10 +25,12 @@ export interface Scores {
   ssim: number;
   /** no-reference NIQE of the output (src/eval/niqe.ts), when asked for */
   niqe?: number;
+  /** no-reference strength of the sub-pixel grid (src/eval/grid.ts), when asked for */
+  grid?: number;
 }
 
-/** What `eval --metrics` can report; PSNR and SSIM are always computed (they are cheap), NIQE on request. */
-export const METRIC_NAMES = ['psnr', 'ssim', 'niqe'] as const;
+/** What `eval --metrics` can report; PSNR and SSIM are always computed (they are cheap), the no-reference ones on request. */
+export const METRIC_NAMES = ['psnr', 'ssim', 'niqe', 'grid'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 export const DEFAULT_METRICS: readonly MetricName[] = ['psnr', 'ssim'];
 

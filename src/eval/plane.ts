@@ -29,7 +29,8 @@ const rmseOf = (psnr: number): number => (psnr === Infinity ? 0 : 255 * 10 ** (-
  * other methods as evaluated, then the HR. `alphas` maps method names to their alpha.
  */
 export function planePoints(r: EvalResult, alphas: ReadonlyMap<string, number> = new Map()): PlanePoint[] {
-  if (!r.metrics.includes('niqe') || !r.referenceMean) throw new SrError('the perception-distortion plane needs NIQE: evaluate with the niqe metric');
+  const hrNiqe = r.referenceMean?.niqe;
+  if (!r.metrics.includes('niqe') || hrNiqe === undefined) throw new SrError('the perception-distortion plane needs NIQE: evaluate with the niqe metric');
   const point = (name: string): PlanePoint => {
     const m = r.mean[name]!;
     const rmse = r.images.reduce((a, img) => a + rmseOf(img.scores[name]!.psnr), 0) / r.images.length;
@@ -40,7 +41,7 @@ export function planePoints(r: EvalResult, alphas: ReadonlyMap<string, number> =
   };
   const swept = r.methods.filter((m) => alphas.has(m)).sort((a, b) => alphas.get(a)! - alphas.get(b)!);
   const others = r.methods.filter((m) => !alphas.has(m));
-  return [...swept.map(point), ...others.map(point), { name: 'HR', psnr: Infinity, ssim: 1, rmse: 0, niqe: r.referenceMean.niqe }];
+  return [...swept.map(point), ...others.map(point), { name: 'HR', psnr: Infinity, ssim: 1, rmse: 0, niqe: hrNiqe }];
 }
 
 export function planeCsv(points: readonly PlanePoint[]): string {

@@ -7,7 +7,10 @@ import { listImages, loadImage } from '../io/image.js';
 import { checkImage, type Image } from '../image/image.js';
 import { checkScale, degrade, modcrop } from '../image/degrade.js';
 import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
+
+const NO_REFERENCE = ['niqe', 'grid'] as const;
 import { niqe } from './niqe.js';
+import { gridStrength } from './grid.js';
 import type { Method } from '../inference/methods.js';
 
 export interface ImageResult {
@@ -20,7 +23,7 @@ export interface ImageResult {
   /** seconds each method took on this image */
   seconds: Record<string, number>;
   /** The no-reference metrics of the (mod-cropped) HR itself, the reference point for them. */
-  reference?: { niqe: number };
+  reference?: NoReference;
 }
 
 export interface EvalResult {
@@ -35,8 +38,11 @@ export interface EvalResult {
   /** arithmetic mean over images of each method's per-image scores (the field's convention) */
   mean: Record<string, Scores>;
   /** mean of the images' `reference` */
-  referenceMean?: { niqe: number };
+  referenceMean?: NoReference;
 }
+
+/** The no-reference scores of one image, those that were asked for. */
+export type NoReference = Pick<Scores, 'niqe' | 'grid'>;
 
 export interface ImageOutcome {
   index: number;
@@ -55,7 +61,7 @@ export interface EvaluateOptions {
   methods: Method[];
   /** default true: Y of YCbCr; false: RGB */
   yOnly?: boolean;
-  /** default psnr, ssim; 'niqe' adds NIQE of every output and of the HR */
+  /** default psnr, ssim; 'niqe' and 'grid' add those no-reference scores of every output and of the HR */
   metrics?: readonly MetricName[];
   /** called after each image, e.g. to save outputs or report progress */
   onImage?: (o: ImageOutcome) => void | Promise<void>;
@@ -96,6 +102,12 @@ export async function evaluateImage(
       throw err;
     }
   };
+  const withGrid = metrics.includes('grid');
+  // The sub-pixel grid of a x s upscaler repeats every s pixels; the border (= s) keeps its phase.
+  const noReference = (img: Image, what: string): NoReference => ({
+    ...(withNiqe ? { niqe: niqeOf(img, what) } : {}),
+    ...(withGrid ? { grid: gridStrength(img, scale, { border: scale }) } : {}),
+  });
   const hr = modcrop(hrFull, scale);
   const lr = degrade(hr, scale);
   const scores: Record<string, Scores> = {};
@@ -114,10 +126,10 @@ export async function evaluateImage(
     sr = matchChannels(sr, hr);
     outputs.set(m.name, sr);
     scores[m.name] = score(hr, sr, { border: scale, yOnly });
-    if (withNiqe) scores[m.name]!.niqe = niqeOf(sr, `method '${m.name}'`);
+    Object.assign(scores[m.name]!, noReference(sr, `method '${m.name}'`));
   }
   const result: ImageResult = { name, width: hr.width, height: hr.height, channels: hr.channels, scores, seconds };
-  if (withNiqe) result.reference = { niqe: niqeOf(hr, 'the HR') };
+  if (withNiqe || withGrid) result.reference = noReference(hr, 'the HR');
   return { result, hr, lr, outputs };
 }
 
@@ -140,7 +152,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   const mean: Record<string, Scores> = {};
   for (const m of methods) {
     mean[m.name] = { psnr: avg((r) => r.scores[m.name]!.psnr), ssim: avg((r) => r.scores[m.name]!.ssim) };
-    if (metrics.includes('niqe')) mean[m.name]!.niqe = avg((r) => r.scores[m.name]!.niqe!);
+    for (const k of NO_REFERENCE) if (metrics.includes(k)) mean[m.name]![k] = avg((r) => r.scores[m.name]![k]!);
   }
   const result: EvalResult = {
     dataset: basename(resolve(opts.dir)),
@@ -152,20 +164,22 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
     images,
     mean,
   };
-  if (metrics.includes('niqe')) result.referenceMean = { niqe: avg((r) => r.reference!.niqe) };
+  const asked = NO_REFERENCE.filter((k) => metrics.includes(k));
+  if (asked.length) result.referenceMean = Object.fromEntries(asked.map((k) => [k, avg((r) => r.reference![k]!)]));
   return result;
 }
 
 /**
- * evaluate() with NIQE where the images allow it: NIQE needs a few 96 px blocks, so on images too
+ * evaluate() with NIQE added to `metrics` where the images allow it: NIQE needs a few 96 px blocks, so on images too
  * small for it (a small validation set) the scores come without NIQE, and `onSkip` says why.
  */
-export async function evaluateWithNiqe(opts: Omit<EvaluateOptions, 'metrics'>, onSkip: (reason: string) => void): Promise<EvalResult> {
+export async function evaluateWithNiqe(opts: EvaluateOptions, onSkip: (reason: string) => void): Promise<EvalResult> {
+  const without = (opts.metrics ?? DEFAULT_METRICS).filter((m) => m !== 'niqe');
   try {
-    return await evaluate({ ...opts, metrics: ['psnr', 'ssim', 'niqe'] });
+    return await evaluate({ ...opts, metrics: [...without, 'niqe'] });
   } catch (err) {
     if (!(err instanceof SrError && /NIQE/.test(err.message))) throw err;
     onSkip(err.message);
-    return await evaluate({ ...opts, metrics: ['psnr', 'ssim'] });
+    return await evaluate({ ...opts, metrics: without });
   }
 }

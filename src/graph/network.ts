@@ -6,7 +6,7 @@ import { VGG19_LAYERS, IMAGENET_BGR_MEAN } from '../models/vgg19.js';
 import type { Value } from './builder.js';
 import type { Tape } from './tape.js';
 import { conv2d } from './conv.js';
-import { add, batchNormTrain, prelu, leakyRelu, relu, depthToSpace, flattenNhwc, dense, maxPool2, channelSlice, globalAvgPool } from './ops.js';
+import { add, batchNormTrain, prelu, leakyRelu, relu, depthToSpace, flattenNhwc, dense, maxPool2, channelSlice, globalAvgPool, blur3 } from './ops.js';
 
 export interface NetworkResult {
   outputs: Value[];
@@ -64,6 +64,9 @@ export function emitNetwork(t: Tape, spec: NetSpec, input: Value, weights: Reado
         break;
       case 'gap':
         y = globalAvgPool(t, x);
+        break;
+      case 'blur':
+        y = blur3(t, x);
         break;
     }
     values.set(l.name, y);

@@ -3,6 +3,7 @@
 // the shapes of the safetensors files (TF layout), so gradients come out in the same layout.
 import { sizeOf, float, type Value } from './builder.js';
 import type { Tape } from './tape.js';
+import { BLUR3_TAPS } from '../models/layers/blur.js';
 
 const NHW = [0, 2, 3];
 
@@ -107,6 +108,22 @@ export function depthToSpace(t: Tape, x: Value, r: number): Value {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const y = t.g.node('DepthToSpace', [x], { blocksize: r, mode: 'DCR' }, [n, c / (r * r), h * r, w * r]);
   t.record([x], [y], ([dy]) => [t.g.node('SpaceToDepth', [dy!], { blocksize: r }, x.shape)]);
+  return y;
+}
+
+/**
+ * The fixed binomial blur of models/layers/blur.ts, per channel (a grouped Conv), zero 'same'
+ * padding. Its kernel is symmetric and its stride 1, so its adjoint is the same convolution.
+ */
+export function blur3(t: Tape, x: Value): Value {
+  const g = t.g;
+  const c = x.shape[1]!;
+  const taps = new Float32Array(9 * c);
+  for (let k = 0; k < c; k++) taps.set(BLUR3_TAPS, 9 * k);
+  const kernel = g.constant(taps, [c, 1, 3, 3]);
+  const conv = (v: Value) => g.node('Conv', [v, kernel], { group: c, kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, x.shape);
+  const y = conv(x);
+  t.record([x], [y], ([dy]) => [conv(dy!)]);
   return y;
 }
 

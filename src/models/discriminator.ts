@@ -4,6 +4,11 @@
 //
 // The model has two outputs: the logit and its sigmoid. The trainer uses the logit so that
 // -log D(G(x)) is computed as softplus(-logit), which does not overflow when D saturates.
+//
+// `antialias` (not in the paper) blurs the input of every stride-2 layer (layers/blur.ts). A
+// strided 3x3 conv's gradient with respect to its input repeats every 2 pixels, and through the
+// generator's pixel shuffles that is the checkerboard SRGAN training grows; the blur removes the
+// Nyquist component of that gradient. It adds no weights, so checkpoints stay interchangeable.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { registerArchitecture, type ModelConfig } from './registry.js';
 import { SpecWriter, buildTfjsModel, type NetSpec } from './spec.js';
@@ -12,6 +17,7 @@ export interface DiscriminatorConfig extends ModelConfig {
   readonly type: 'srgan-discriminator';
   readonly size: number;
   readonly channels: number;
+  readonly antialias: boolean;
 }
 
 // [filters as a multiple of `channels`, stride] for the eight conv layers.
@@ -25,6 +31,7 @@ export function describeDiscriminator(cfg: DiscriminatorConfig): NetSpec {
   let x = 'hr';
   PLAN.forEach(([mult, stride], i) => {
     const first = i === 0;
+    if (stride > 1 && cfg.antialias) x = s.blur(`d${i}_blur`, x);
     x = s.conv(`d${i}_conv`, x, C * mult, 3, { stride, bias: first });
     if (!first) x = s.bn(`d${i}_bn`, x);
     x = s.lrelu(`d${i}_lrelu`, x, 0.2);
@@ -66,6 +73,7 @@ registerArchitecture<DiscriminatorConfig>({
   fields: {
     size: { kind: 'int', default: 96, min: 16, max: 1024, help: 'HR patch side the discriminator sees' },
     channels: { kind: 'int', default: 64, min: 4, max: 256, help: 'filters of the first layer (doubles every other block)' },
+    antialias: { kind: 'boolean', default: false, help: 'blur the input of every stride-2 layer (against checkerboard artefacts; not in the paper)' },
   },
   build: buildDiscriminator,
   describe: describeDiscriminator,

@@ -6,6 +6,7 @@ import tfl = require('@tensorflow/tfjs-layers');
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { PixelShuffle } from './layers/pixel_shuffle.js';
 import { ChannelSlice } from './layers/channel_slice.js';
+import { Blur } from './layers/blur.js';
 
 export type LayerSpec = { name: string; inputs: string[] } & (
   | { kind: 'conv'; filters: number; kernel: number; stride: number; bias: boolean; init: 'heNormal' | 'glorotNormal' }
@@ -19,6 +20,7 @@ export type LayerSpec = { name: string; inputs: string[] } & (
   | { kind: 'sigmoid' }
   | { kind: 'slice'; from: number; count: number }
   | { kind: 'gap' }
+  | { kind: 'blur' }
 );
 
 export interface NetSpec {
@@ -74,6 +76,10 @@ export class SpecWriter {
   gap(name: string, x: string): string {
     return this.push({ name, inputs: [x], kind: 'gap' });
   }
+  /** fixed per-channel binomial blur (layers/blur.ts), same size */
+  blur(name: string, x: string): string {
+    return this.push({ name, inputs: [x], kind: 'blur' });
+  }
 }
 
 /** Builds the TF.js layers model of a spec (channels-last, as TF.js computes). */
@@ -124,6 +130,9 @@ export function buildTfjsModel(spec: NetSpec): tfl.LayersModel {
         break;
       case 'gap':
         y = tfl.layers.globalAveragePooling2d({ name: l.name }).apply(x) as SymbolicTensor;
+        break;
+      case 'blur':
+        y = new Blur({ name: l.name }).apply(x) as SymbolicTensor;
         break;
     }
     values.set(l.name, y);

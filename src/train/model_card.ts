@@ -43,9 +43,11 @@ export interface CardMeasurement {
   set: string;
   scale: number;
   bicubic: { psnr: number; ssim: number; niqe?: number };
-  model: { psnr: number; ssim: number; niqe?: number };
+  model: { psnr: number; ssim: number; niqe?: number; grid?: number };
   /** NIQE of the HR images themselves */
   hrNiqe?: number;
+  /** the sub-pixel grid (eval/grid.ts) of the HR images themselves: the floor for the model's */
+  hrGrid?: number;
 }
 
 export interface ModelCardInput {
@@ -66,8 +68,8 @@ export interface ModelCardInput {
 
 export function measurementRow(r: CardMeasurement): string {
   const gain = r.model.psnr - r.bicubic.psnr;
-  const niqe = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
-  return `| ${r.set} x${r.scale} | ${r.bicubic.psnr.toFixed(2)} / ${r.bicubic.ssim.toFixed(4)} | ${r.model.psnr.toFixed(2)} / ${r.model.ssim.toFixed(4)} | ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB | ${niqe(r.bicubic.niqe)} / ${niqe(r.model.niqe)} / ${niqe(r.hrNiqe)} |`;
+  const f3 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
+  return `| ${r.set} x${r.scale} | ${r.bicubic.psnr.toFixed(2)} / ${r.bicubic.ssim.toFixed(4)} | ${r.model.psnr.toFixed(2)} / ${r.model.ssim.toFixed(4)} | ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB | ${f3(r.bicubic.niqe)} / ${f3(r.model.niqe)} / ${f3(r.hrNiqe)} | ${f3(r.model.grid)} / ${f3(r.hrGrid)} |`;
 }
 
 export function modelCard(m: ModelCardInput): string {
@@ -88,7 +90,8 @@ export function modelCard(m: ModelCardInput): string {
     '## Measured (evaluation protocol: MATLAB bicubic LR, Y channel, border = scale; on the float16 weights)',
     '',
     m.rows.length
-      ? '| set | bicubic PSNR / SSIM | this model PSNR / SSIM | gain | NIQE: bicubic / this model / HR (lower = more natural) |\n| --- | --- | --- | --- | --- |\n' + m.rows.map(measurementRow).join('\n')
+      ? '| set | bicubic PSNR / SSIM | this model PSNR / SSIM | gain | NIQE: bicubic / this model / HR (lower = more natural) | sub-pixel grid: this model / HR (8-bit levels) |\n| --- | --- | --- | --- | --- | --- |\n' +
+        m.rows.map(measurementRow).join('\n')
       : '(no --eval folders given)',
     '',
     '## Resolved training options',

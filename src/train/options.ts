@@ -58,6 +58,8 @@ export interface TrainField<T> {
 }
 
 const field = <T>(f: TrainField<T>): TrainField<T> => f;
+export const DISC_ANTIALIAS = ['none', 'blur'] as const;
+export type DiscAntialias = (typeof DISC_ANTIALIAS)[number];
 const VIDEO_MODES = ['sosr', 'tosr'] as const;
 /** The modes that train a super-resolution generator (not the recognizer). */
 const SR_MODES = ['srresnet', 'srgan', 'sosr', 'tosr'] as const;
@@ -165,6 +167,11 @@ export const TRAIN_FIELDS = {
   }),
   advWeight: field<number>({ flag: '--adv-weight <w>', kind: 'number', min: 0, default: 1e-3, modes: ['srgan'], onResume: 'free', card: true, help: 'weight of the adversarial loss (default 1e-3)' }),
   discChannels: field<number>({ flag: '--disc-channels <n>', kind: 'int', min: 1, default: 64, modes: ['srgan'], onResume: 'fixed', help: 'discriminator base channels (default 64)' }),
+  /** 'blur': the discriminator blurs before each strided layer (models/discriminator.ts). */
+  discAntialias: field<DiscAntialias>({
+    flag: '--disc-antialias <kind>', kind: 'string', oneOf: DISC_ANTIALIAS, default: 'none', modes: ['srgan'], onResume: 'fixed', card: 'changed',
+    help: "'blur': low-pass the input of the discriminator's strided layers, against checkerboard artefacts (not in the paper) (default none)",
+  }),
   /** sosr/tosr: frames decoded from the start of each training video */
   videoFrames: field<number>({
     flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: [...VIDEO_MODES, 'recognizer'], onResume: 'free',

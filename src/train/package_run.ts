@@ -80,9 +80,17 @@ export async function packageRun(o: PackageRunOptions): Promise<PackagedRun> {
   try {
     for (const dir of o.eval ?? []) {
       const methods = [...(await resolveMethods('bicubic')), generatorMethod('model', shipped.model)];
-      // NIQE too (where the images allow it): for a GAN, texture is what the card must show.
-      const r = await evaluateWithNiqe({ dir, scale, methods, onStart: (f, i, n) => say(`eval ${basename(dir)} ${i + 1}/${n} ${basename(f)}`) }, (why) => say(`${basename(dir)}: no NIQE (${why})`));
-      measured.push({ set: basename(dir), scale, bicubic: r.mean['bicubic']!, model: r.mean['model']!, ...(r.referenceMean ? { hrNiqe: r.referenceMean.niqe } : {}) });
+      // NIQE too (where the images allow it): for a GAN, texture is what the card must show, and
+      // the sub-pixel grid, the artefact that comes with it.
+      const r = await evaluateWithNiqe(
+        { dir, scale, methods, metrics: ['psnr', 'ssim', 'grid'], onStart: (f, i, n) => say(`eval ${basename(dir)} ${i + 1}/${n} ${basename(f)}`) },
+        (why) => say(`${basename(dir)}: no NIQE (${why})`),
+      );
+      const ref = r.referenceMean;
+      measured.push({
+        set: basename(dir), scale, bicubic: r.mean['bicubic']!, model: r.mean['model']!,
+        ...(ref?.niqe !== undefined ? { hrNiqe: ref.niqe } : {}), ...(ref?.grid !== undefined ? { hrGrid: ref.grid } : {}),
+      });
     }
   } finally {
     shipped.model.dispose();

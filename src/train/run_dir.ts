@@ -25,7 +25,8 @@ export interface LogEntry {
   tensors?: number;
   rssMB?: number;
   /** niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss */
-  val?: { psnr: number; ssim: number; niqe?: number; images: number };
+  /** grid, hrGrid: GAN modes, the sub-pixel checkerboard of the model and of the HR (eval/grid.ts) */
+  val?: { psnr: number; ssim: number; niqe?: number; grid?: number; hrGrid?: number; images: number };
 }
 
 export interface ResumeRecord {

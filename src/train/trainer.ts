@@ -19,6 +19,7 @@ import { SequenceDataset, type SequenceDatasetState } from '../video/sequence_da
 import { ClipDataset, type ClipDatasetState } from '../action/clip_dataset.js';
 import { readActionLayout } from '../action/layout.js';
 import { evaluate, evaluateWithNiqe, type ImageOutcome } from '../eval/protocol.js';
+import type { MetricName } from '../eval/metrics.js';
 import { generatorMethod } from '../inference/tfjs_runner.js';
 import { createSession, sessionMethod } from '../inference/onnx_session.js';
 import { exportOnnx } from '../inference/onnx_export.js';
@@ -62,7 +63,7 @@ export function modelConfigs(o: TrainOptions): { g: ModelConfig; d?: ModelConfig
   if (o.mode === 'recognizer') return { g: resolveConfig({ type: 'two-stream', classes: readActionLayout(o.data).classes.length, stack: o.stack, channels: o.channels }) };
   const g = resolveConfig({ type: 'srresnet', scale: o.scale, blocks: o.blocks, channels: o.channels });
   if (!getObjective(o.mode).phases.includes('d')) return { g };
-  return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels }) };
+  return { g, d: resolveConfig({ type: 'srgan-discriminator', size: o.patch, channels: o.discChannels, antialias: o.discAntialias === 'blur' }) };
 }
 
 async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise<void> {
@@ -70,11 +71,21 @@ async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise
   const lossSeries: Series[] = lossNames.map((k) => ({ name: k, points: log.filter((e) => e.losses?.[k] !== undefined).map((e) => [e.step, e.losses![k]!]) }));
   const vals = log.filter((e) => e.val);
   const niqes = vals.filter((e) => e.val!.niqe !== undefined);
+  const grids = vals.filter((e) => e.val!.grid !== undefined);
   const svg = plotSvg([
     { title: 'Training losses', xLabel: 'step', yLabel: 'loss', series: lossSeries, logY: true },
     { title: 'Validation (Y-channel PSNR, evaluation protocol)', xLabel: 'step', yLabel: 'PSNR (dB)', series: [{ name: 'PSNR', points: vals.map((e) => [e.step, e.val!.psnr]) }] },
     { title: 'Validation SSIM', xLabel: 'step', yLabel: 'SSIM', series: [{ name: 'SSIM', points: vals.map((e) => [e.step, e.val!.ssim]) }] },
     ...(niqes.length ? [{ title: 'Validation NIQE (lower = more natural)', xLabel: 'step', yLabel: 'NIQE', series: [{ name: 'NIQE', points: niqes.map((e): [number, number] => [e.step, e.val!.niqe!]) }] }] : []),
+    ...(grids.length
+      ? [{
+          title: 'Validation sub-pixel grid (checkerboard; the HR is the floor)', xLabel: 'step', yLabel: 'grid (8-bit levels)',
+          series: [
+            { name: 'model', points: grids.map((e): [number, number] => [e.step, e.val!.grid!]) },
+            { name: 'HR', points: grids.map((e): [number, number] => [e.step, e.val!.hrGrid!]) },
+          ],
+        }]
+      : []),
   ]);
   await writeFileAtomic(join(runDir, 'curves.svg'), svg);
   await writeFileAtomic(join(runDir, 'curves.png'), await sharp(Buffer.from(svg)).png().toBuffer());
@@ -195,6 +206,8 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         dir: o.val,
         scale: o.scale,
         methods: [method],
+        // and for the checkerboard such training tends to grow (eval/grid.ts)
+        metrics: objective.phases.includes('d') ? (['psnr', 'ssim', 'grid'] as MetricName[]) : undefined,
         onImage: async (img: ImageOutcome) => {
           if (!first) return;
           first = false;
@@ -213,7 +226,8 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
       });
       const m = r.mean['model']!;
       lastVal = { psnr: m.psnr, ssim: m.ssim, step };
-      record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, ...(m.niqe !== undefined ? { niqe: m.niqe } : {}), images: r.images.length } });
+      const noReference = { ...(m.niqe !== undefined ? { niqe: m.niqe } : {}), ...(m.grid !== undefined ? { grid: m.grid, hrGrid: r.referenceMean!.grid! } : {}) };
+      record({ step, time: new Date().toISOString(), val: { psnr: m.psnr, ssim: m.ssim, ...noReference, images: r.images.length } });
       await writePlot(o.out, log, o.mode);
     };
     let savedStep = resumed ? step : -1;

@@ -97,7 +97,7 @@ test('srgan eval --methods bicubic,foo fails with the known methods listed', asy
 const oneLine = (re: RegExp) => (e: unknown) => e instanceof SrError && re.test(e.message) && !e.message.includes('\n');
 
 test('srgan eval --metrics: unknown names and NIQE on images under 96x96 are one-line errors', { skip: skipNiqe }, async () => {
-  await assert.rejects(run(['--data', data, '--metrics', 'psnr,niq', '--out', join(dir, 'm1')]), oneLine(/unknown metric 'niq' \(did you mean 'niqe'\?\); known metrics: psnr, ssim, niqe/));
+  await assert.rejects(run(['--data', data, '--metrics', 'psnr,niq', '--out', join(dir, 'm1')]), oneLine(/unknown metric 'niq' \(did you mean 'niqe'\?\); known metrics: psnr, ssim, niqe, grid/));
   await assert.rejects(run(['--data', data, '--metrics', 'niqe,niqe', '--out', join(dir, 'm2')]), oneLine(/metric 'niqe' is listed twice/));
   // a.png is 48x40 after mod-crop, 40x32 once the x4 border is removed
   await assert.rejects(

@@ -12,7 +12,7 @@ import { Tape } from '../../src/graph/tape.js';
 import { conv2d, type DwFormulation, type DxFormulation, type FwdFormulation } from '../../src/graph/conv.js';
 import {
   batchNormTrain, prelu, leakyRelu, relu, depthToSpace, maxPool2, flattenNhwc, dense, softplusMean,
-  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add, channelSlice, globalAvgPool, softmaxCrossEntropy,
+  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add, channelSlice, globalAvgPool, softmaxCrossEntropy, blur3,
 } from '../../src/graph/ops.js';
 import { warpTables } from '../../src/video/warp.js';
 import { randomArray } from '../helpers/tf.js';
@@ -142,6 +142,18 @@ test('activations, pixel shuffle, pooling, flatten and dense match finite differ
   await gradCheck('max pool (odd size)', [spaced(rnd('x', [2, 3, 5, 6], 14))], (t, [x]) => maxPool2(t, x!));
   await gradCheck('flatten + dense', [rnd('x', [2, 3, 2, 2], 15), rnd('w', [12, 5], 16, true, 0.3), rnd('b', [5], 17)], (t, [x, w, b]) => dense(t, flattenNhwc(t, x!), w!, b!));
   await gradCheck('add', [rnd('a', [2, 3], 18), rnd('b', [2, 3], 19)], (t, [a, b]) => add(t, a!, b!));
+});
+
+test('the anti-aliasing blur matches finite differences and has no response to a 2-pixel checkerboard', async () => {
+  await gradCheck('blur', [rnd('x', [2, 3, 5, 6], 42)], (t, [x]) => blur3(t, x!));
+  const { Blur } = await import('../../src/models/layers/blur.js');
+  const board = tf.tidy(() => {
+    const v = new Float32Array(6 * 6 * 2).map((_, i) => ((Math.floor(i / 12) + Math.floor(i / 2)) % 2 ? 1 : -1) * ((i % 2) + 1));
+    return new Blur().apply(tf.tensor4d(v, [1, 6, 6, 2])) as tf.Tensor4D;
+  });
+  const out = board.arraySync()[0]!;
+  board.dispose();
+  for (let y = 1; y < 5; y++) for (let x = 1; x < 5; x++) for (const c of [0, 1]) assert.ok(Math.abs(out[y]![x]![c]!) < 1e-6, `blurred checkerboard at ${y},${x},${c}: ${out[y]![x]![c]}`);
 });
 
 test('loss terms match finite differences: softplus (both signs), weighted and masked MSE, weighted sums', async () => {

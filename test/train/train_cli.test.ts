@@ -58,6 +58,8 @@ test('package-model ships a run as float16 with a card whose figures are measure
   assert.ok(row, card);
   // 48x40 images are too small for NIQE's 96 px blocks: the card says so rather than failing.
   assert.match(card, /\| val x2 \| .* dB \| - \/ - \/ - \|/);
+  // The sub-pixel grid has no such limit: the model's and the HR's.
+  assert.match(card, /\| - \/ - \/ - \| \d+\.\d{3} \/ \d+\.\d{3} \|$/m);
   const { tensors, metadata } = readSafetensors(out);
   assert.equal(metadata['step'], '80');
   assert.ok(statSync(out).size < statSync(join(root, 'srresnet', 'generator.safetensors')).size * 0.6, 'float16 file');
@@ -125,7 +127,10 @@ test('train srgan with --content mse from an SRResNet init', async () => {
   const vals = r.log.filter((e) => e.val);
   assert.deepEqual(vals.map((e) => e.step), [0, 6]);
   for (const e of vals) assert.ok(Number.isFinite(e.val!.niqe) && e.val!.niqe! > 0, `NIQE at step ${e.step}: ${e.val!.niqe}`);
-  assert.match(readFileSync(join(out, 'curves.svg'), 'utf8'), /Validation NIQE/);
+  for (const e of vals) assert.ok(Number.isFinite(e.val!.grid) && Number.isFinite(e.val!.hrGrid), `grid at step ${e.step}: ${e.val!.grid} (HR ${e.val!.hrGrid})`);
+  const curves = readFileSync(join(out, 'curves.svg'), 'utf8');
+  assert.match(curves, /Validation NIQE/);
+  assert.match(curves, /Validation sub-pixel grid/);
 });
 
 test('train srgan with --content vgg54 on a random-weight VGG19 file', async () => {

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { packageVersion } from '../../util/package_info.js';
 import { saveImage } from '../../io/image.js';
-import { evaluate, type EvalResult, type ImageOutcome } from '../../eval/protocol.js';
+import { evaluate, type EvalResult, type ImageOutcome, type NoReference } from '../../eval/protocol.js';
 import { resolveMethods, resolveMethod, disposeMethods, alphaMethodName, type Method } from '../../inference/methods.js';
 import { parseMetrics, type MetricName, type Scores } from '../../eval/metrics.js';
 import { planePoints, planeCsv, planeSvg, type PlanePoint } from '../../eval/plane.js';
@@ -32,31 +32,33 @@ interface EvalFlags {
 const fmtPsnr = (v: number) => (v === Infinity ? 'inf' : v.toFixed(2));
 const fmtSsim = (v: number) => v.toFixed(4);
 const fmtNiqe = (v: number) => v.toFixed(3);
+const fmtGrid = (v: number) => v.toFixed(3);
 
-const METRIC_TITLE: Record<MetricName, string> = { psnr: 'PSNR (dB)', ssim: 'SSIM', niqe: 'NIQE' };
+const METRIC_TITLE: Record<MetricName, string> = { psnr: 'PSNR (dB)', ssim: 'SSIM', niqe: 'NIQE', grid: 'grid' };
 
 /** One metric of a Scores as table text, and as CSV text (more digits). */
 function metricText(s: Scores, m: MetricName, csv = false): string {
   if (m === 'psnr') return s.psnr === Infinity ? 'inf' : csv ? s.psnr.toFixed(4) : fmtPsnr(s.psnr);
   if (m === 'ssim') return csv ? s.ssim.toFixed(6) : fmtSsim(s.ssim);
+  if (m === 'grid') return s.grid === undefined ? '' : csv ? s.grid.toFixed(4) : fmtGrid(s.grid);
   return s.niqe === undefined ? '' : csv ? s.niqe.toFixed(4) : fmtNiqe(s.niqe);
 }
 
 /** The HR against itself: PSNR inf, SSIM 1, and its own no-reference scores. */
-const hrScores = (ref: { niqe: number }): Scores => ({ psnr: Infinity, ssim: 1, niqe: ref.niqe });
+const hrScores = (ref: NoReference): Scores => ({ psnr: Infinity, ssim: 1, ...ref });
 
 export function formatTable(r: EvalResult): string {
-  // NIQE is no-reference, so the HR has a score too: it gets a column as the reference.
+  // NIQE and grid are no-reference, so the HR has scores too: it gets a column as the reference.
   const withHr = r.referenceMean !== undefined;
   const columns = [...r.methods, ...(withHr ? ['HR'] : [])];
   const cell = (s: Scores) => r.metrics.map((m) => metricText(s, m)).join(' / ');
   const nameW = Math.max(8, ...r.images.map((i) => i.name.length));
   const colW = Math.max(r.metrics.length * 7 + 2, ...columns.map((m) => m.length));
   const lines: string[] = [];
-  const on = r.yOnly ? 'Y (grey images on grey)' : `RGB${r.metrics.includes('niqe') ? ' (NIQE on Y)' : ''}`;
+  const on = r.yOnly ? 'Y (grey images on grey)' : `RGB${r.metrics.includes('niqe') || r.metrics.includes('grid') ? ' (NIQE and grid on Y)' : ''}`;
   lines.push(`${r.dataset} x${r.scale}: ${r.metrics.map((m) => METRIC_TITLE[m]).join(' / ')} on ${on}, border ${r.border}`);
   lines.push('image'.padEnd(nameW) + columns.map((m) => '  ' + m.padStart(colW)).join(''));
-  const row = (name: string, scores: Record<string, Scores>, ref?: { niqe: number }) =>
+  const row = (name: string, scores: Record<string, Scores>, ref?: NoReference) =>
     name.padEnd(nameW) + r.methods.map((m) => '  ' + cell(scores[m]!).padStart(colW)).join('') + (withHr && ref ? '  ' + cell(hrScores(ref)).padStart(colW) : '');
   for (const img of r.images) lines.push(row(img.name, img.scores, img.reference));
   lines.push('-'.repeat(nameW + columns.length * (colW + 2)));
@@ -108,6 +110,11 @@ async function sweepMethods(methods: Method[], alphas: number[]): Promise<{ meth
   return { methods: out, alphaOf };
 }
 
+const noReferenceLines = (s: NoReference): string[] => [
+  ...(s.niqe !== undefined ? [`NIQE ${fmtNiqe(s.niqe)}`] : []),
+  ...(s.grid !== undefined ? [`grid ${fmtGrid(s.grid)}`] : []),
+];
+
 async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Promise<void> {
   const stem = parse(o.result.name).name;
   for (const [method, img] of o.outputs) {
@@ -119,10 +126,10 @@ async function saveOutputs(o: ImageOutcome, outDir: string, scale: number): Prom
     hr: o.hr,
     overviewLines: [o.result.name, `${o.hr.width}x${o.hr.height}, x${scale}`],
     panels: [
-      { image: o.hr, lines: ['HR', 'PSNR inf', 'SSIM 1', ...(o.result.reference ? [`NIQE ${fmtNiqe(o.result.reference.niqe)}`] : [])] },
+      { image: o.hr, lines: ['HR', 'PSNR inf', 'SSIM 1', ...noReferenceLines(o.result.reference ?? {})] },
       ...[...o.outputs].map(([m, img]) => {
         const s = o.result.scores[m]!;
-        return { image: img, lines: [m, `PSNR ${fmtPsnr(s.psnr)} dB`, `SSIM ${fmtSsim(s.ssim)}`, ...(s.niqe !== undefined ? [`NIQE ${fmtNiqe(s.niqe)}`] : [])] };
+        return { image: img, lines: [m, `PSNR ${fmtPsnr(s.psnr)} dB`, `SSIM ${fmtSsim(s.ssim)}`, ...noReferenceLines(s)] };
       }),
     ],
   });
@@ -142,7 +149,7 @@ export function registerEvalCommand(program: Command, given: Partial<Io> = {}): 
     .option('--out <dir>', 'where results go (default ./eval-out/<dataset>-x<scale>)')
     .option('--save', 'also write the SR images and a comparison sheet per image')
     .option('--rgb', 'score R, G and B instead of Y')
-    .option('--metrics <list>', 'comma-separated metrics: psnr, ssim, niqe (no-reference, lower = more natural; also scored on the HR)', 'psnr,ssim')
+    .option('--metrics <list>', 'comma-separated metrics: psnr, ssim, niqe (no-reference, lower = more natural), grid (strength of the sub-pixel checkerboard in 8-bit levels; the no-reference ones are also scored on the HR)', 'psnr,ssim')
     .option('--alpha-sweep <list>', 'network interpolation weights (0 = srresnet, 1 = srgan), e.g. 0,0.25,0.5,0.75,1: evaluates each blend with bicubic and HR and draws the perception-distortion plane (plane.csv, plane.svg, plane.png)')
     .action(async (flags: EvalFlags) => {
       const scale = parseScale(flags.scale);
@@ -184,6 +191,9 @@ export function registerEvalCommand(program: Command, given: Partial<Io> = {}): 
             ` with ${result.border} border pixels removed; SSIM 11x11 Gaussian sigma 1.5, K1 0.01, K2 0.03, valid` +
             (metrics.includes('niqe')
               ? `; NIQE (Mittal et al. 2013, the authors' pristine model) on Y rounded to integers (grey on grey), same border removed, 96x96 blocks; 'reference' is the HR's own`
+              : '') +
+            (metrics.includes('grid')
+              ? `; grid: RMS over the scale x scale phases of the phase means of Y minus its 3x3 mean, in 8-bit levels, same border removed (src/eval/grid.ts)`
               : ''),
           ...result,
         };
