@@ -3,7 +3,8 @@
 // different filters, so an imbalance between them (what SRGAN training tends to grow, seen as a
 // checkerboard) is a pattern of period s. Averaging the high-passed luma over all pixels of the
 // same phase (y mod s, x mod s) keeps exactly that pattern, while image content, which has no
-// reason to favour a phase, averages out; the HR's own value is the floor.
+// reason to favour a phase, averages out. The HR's own value is the reference, not always the
+// floor: a JPEG-compressed HR has some, since its 8x8 blocks repeat every 4 and 2 pixels too.
 import { SrError } from '../util/errors.js';
 import type { Image } from '../image/image.js';
 import { scoringPlanes } from './metrics.js';

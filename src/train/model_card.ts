@@ -46,7 +46,7 @@ export interface CardMeasurement {
   model: { psnr: number; ssim: number; niqe?: number; grid?: number };
   /** NIQE of the HR images themselves */
   hrNiqe?: number;
-  /** the sub-pixel grid (eval/grid.ts) of the HR images themselves: the floor for the model's */
+  /** the sub-pixel grid (eval/grid.ts) of the HR images themselves, for reference */
   hrGrid?: number;
 }
 

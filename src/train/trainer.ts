@@ -79,7 +79,7 @@ async function writePlot(runDir: string, log: LogEntry[], mode: string): Promise
     ...(niqes.length ? [{ title: 'Validation NIQE (lower = more natural)', xLabel: 'step', yLabel: 'NIQE', series: [{ name: 'NIQE', points: niqes.map((e): [number, number] => [e.step, e.val!.niqe!]) }] }] : []),
     ...(grids.length
       ? [{
-          title: 'Validation sub-pixel grid (checkerboard; the HR is the floor)', xLabel: 'step', yLabel: 'grid (8-bit levels)',
+          title: 'Validation sub-pixel grid (checkerboard), HR for reference', xLabel: 'step', yLabel: 'grid (8-bit levels)',
           series: [
             { name: 'model', points: grids.map((e): [number, number] => [e.step, e.val!.grid!]) },
             { name: 'HR', points: grids.map((e): [number, number] => [e.step, e.val!.hrGrid!]) },
