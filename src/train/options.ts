@@ -167,9 +167,12 @@ export const TRAIN_FIELDS = {
   }),
   advWeight: field<number>({ flag: '--adv-weight <w>', kind: 'number', min: 0, default: 1e-3, modes: ['srgan'], onResume: 'free', card: true, help: 'weight of the adversarial loss (default 1e-3)' }),
   discChannels: field<number>({ flag: '--disc-channels <n>', kind: 'int', min: 1, default: 64, modes: ['srgan'], onResume: 'fixed', help: 'discriminator base channels (default 64)' }),
-  /** 'blur': the discriminator blurs before each strided layer (models/discriminator.ts). */
+  /**
+   * 'blur': the discriminator blurs before each strided layer (models/discriminator.ts). The blur
+   * has no weights, so a run that grew a checkerboard may resume with it.
+   */
   discAntialias: field<DiscAntialias>({
-    flag: '--disc-antialias <kind>', kind: 'string', oneOf: DISC_ANTIALIAS, default: 'none', modes: ['srgan'], onResume: 'fixed', card: 'changed',
+    flag: '--disc-antialias <kind>', kind: 'string', oneOf: DISC_ANTIALIAS, default: 'none', modes: ['srgan'], onResume: 'free', card: 'changed',
     help: "'blur': low-pass the input of the discriminator's strided layers, against checkerboard artefacts (not in the paper) (default none)",
   }),
   /** sosr/tosr: frames decoded from the start of each training video */
