@@ -140,6 +140,15 @@ export function latestCheckpoint(runDir: string): string | null {
   return steps.length ? join(root, name(steps[steps.length - 1]!)) : null;
 }
 
+/** The complete checkpoint folder of `step`; an error naming the steps the run still keeps otherwise. */
+export function checkpointAt(runDir: string, step: number): string {
+  const steps = completeSteps(join(runDir, 'checkpoints'));
+  if (!steps.includes(step)) {
+    throw new SrError(`${runDir} keeps no complete checkpoint of step ${step}; it keeps ${steps.length ? `steps ${steps.join(', ')}` : 'none'} (train with a larger --keep to keep more)`);
+  }
+  return join(runDir, 'checkpoints', name(step));
+}
+
 export function readCheckpointState(dir: string): CheckpointState {
   try {
     return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;

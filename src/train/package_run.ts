@@ -1,4 +1,4 @@
-// Shipping a training run: its newest checkpoint as a float16 generator plus a model card that
+// Shipping a training run: its newest checkpoint (or a chosen one) as a float16 generator plus a model card that
 // says how it was made and what it measures. The card's figures are computed here, by the
 // evaluation protocol, from the float16 file that ships.
 import { mkdirSync } from 'node:fs';
@@ -31,6 +31,8 @@ export interface PackageRunOptions {
    * away the texture the GAN is for (see the README's SRGAN section).
    */
   lastIterate?: boolean;
+  /** the checkpoint of this step rather than the newest */
+  step?: number;
   /** the command as typed, for the card */
   packagedWith: string;
   onProgress?: (message: string) => void;
@@ -48,7 +50,7 @@ export async function packageRun(o: PackageRunOptions): Promise<PackagedRun> {
   const say = o.onProgress ?? (() => {});
   const card = cardPathFor(o.out);
   mkdirSync(dirname(o.out), { recursive: true });
-  const run = summarizeRun(o.run, { lastIterate: o.lastIterate === true });
+  const run = summarizeRun(o.run, { lastIterate: o.lastIterate === true, ...(o.step !== undefined ? { step: o.step } : {}) });
   const c = run.config;
   // Read before anything is written: o.out may be the very file the run started from.
   const legs = [...(readInitLegs(o.run) ?? earlierLegs(c['init'])), thisLeg(run)];

@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { SrError } from '../util/errors.js';
-import { checkpointGenerator, latestCheckpoint, readCheckpointState, shippedGenerator } from './checkpoint.js';
+import { checkpointGenerator, latestCheckpoint, checkpointAt, readCheckpointState, shippedGenerator } from './checkpoint.js';
 import type { Losses } from './replica.js';
 
 export interface LogEntry {
@@ -149,12 +149,16 @@ export interface RunSummary {
   resumes: ResumeRecord[];
 }
 
-/** `lastIterate`: the newest checkpoint's trained weights even where it keeps their average. */
-export function summarizeRun(runDir: string, o: { lastIterate?: boolean } = {}): RunSummary {
+/**
+ * `lastIterate`: the checkpoint's trained weights even where it keeps their average. `step`: that
+ * checkpoint rather than the newest (the one validation liked best); resumes after it are left out.
+ */
+export function summarizeRun(runDir: string, o: { lastIterate?: boolean; step?: number } = {}): RunSummary {
   const config = readRunConfig(runDir);
   if (!config) throw new SrError(`${runDir} is not a training run (no config.json)`);
-  const ckpt = latestCheckpoint(runDir);
+  const ckpt = o.step === undefined ? latestCheckpoint(runDir) : checkpointAt(runDir, o.step);
   if (!ckpt) throw new SrError(`${runDir} has no complete checkpoint yet`);
   const state = readCheckpointState(ckpt);
-  return { config, weights: o.lastIterate ? checkpointGenerator(ckpt) : shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, resumes: readResumes(runDir) };
+  const resumes = readResumes(runDir).filter((r) => r.step < state.step);
+  return { config, weights: o.lastIterate ? checkpointGenerator(ckpt) : shippedGenerator(ckpt), step: state.step, trainSeconds: state.trainSeconds, resumes };
 }

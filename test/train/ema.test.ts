@@ -2,7 +2,7 @@
 // step budget, through real training runs: exact over a resume, and the average is what ships.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, mkdirSync, cpSync } from 'node:fs';
+import { mkdtempSync, existsSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -70,6 +70,15 @@ test('--ema with --pixel-loss l1 and --lr-decay cosine: a resumed run ships the 
     const shippedW = readSafetensors(out).tensors;
     assert.ok(distance(shippedW, want) < distance(shippedW, other) / 10, `lastIterate ${lastIterate}: the file is not the expected weights`);
   }
+
+  // --step ships an earlier checkpoint the run still keeps (the one validation liked best).
+  const early = join(root, 'shipped-step4.safetensors');
+  await packageRun({ run: full, out: early, packagedWith: 'test', step: 4 });
+  const earlyAvg = readSafetensors(join(full, 'checkpoints', 'step-00000004', EMA_FILE)).tensors;
+  const earlyW = readSafetensors(early).tensors;
+  assert.ok(distance(earlyW, earlyAvg) < distance(earlyW, avg) / 10, 'the file is not step 4\'s average');
+  assert.match(readFileSync(early.replace(/\.safetensors$/, '.md'), 'utf8'), /Steps: 4 of 8 planned/);
+  await assert.rejects(packageRun({ run: full, out: join(root, 'none.safetensors'), packagedWith: 'test', step: 6 }), /keeps no complete checkpoint of step 6; it keeps steps 4, 8 \(train with a larger --keep/);
 });
 
 test('options that do not fit: L1 with a VGG content loss or in a video mode, an --ema outside [0, 1)', () => {
