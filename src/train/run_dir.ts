@@ -80,14 +80,16 @@ export function checkRunFolder(runDir: string, resume: boolean): void {
 
 /**
  * Writes the options of this (re)start. On a resume (`resumedAt`, the step it continues from)
- * what differs from the saved options is first appended to resumes.jsonl.
+ * what differs from the saved options is first appended to resumes.jsonl. An option the saved
+ * file lacks (it is newer than the run) counts as its default there: `startedWith`.
  */
-export async function writeRunConfig(runDir: string, config: Record<string, unknown>, resumedAt?: number): Promise<void> {
+export async function writeRunConfig(runDir: string, config: Record<string, unknown>, resumedAt?: number, startedWith: Record<string, unknown> = {}): Promise<void> {
   const before = resumedAt === undefined ? null : readRunConfig(runDir);
   if (before) {
     const changed: Record<string, [unknown, unknown]> = {};
     for (const key of new Set([...Object.keys(before), ...Object.keys(config)])) {
-      if (JSON.stringify(before[key]) !== JSON.stringify(config[key])) changed[key] = [before[key] ?? null, config[key] ?? null];
+      const was = before[key] ?? startedWith[key];
+      if (JSON.stringify(was) !== JSON.stringify(config[key])) changed[key] = [was ?? null, config[key] ?? null];
     }
     if (Object.keys(changed).length > 0) {
       const record: ResumeRecord = { step: resumedAt!, time: new Date().toISOString(), changed };

@@ -32,7 +32,7 @@ import { seededInit } from './init.js';
 import { saveCheckpoint, loadResumable } from './checkpoint.js';
 import { RunLog, checkRunFolder, finalGeneratorPath, writeInitLegs, writeRunConfig, type LogEntry } from './run_dir.js';
 import { earlierLegs } from './model_card.js';
-import { stepRate, type TrainOptions } from './options.js';
+import { defaults, stepRate, type TrainOptions } from './options.js';
 import { WeightAverage } from './ema.js';
 import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
@@ -100,7 +100,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
   // Loaded before anything in the folder changes, so a run that cannot resume is left as it was.
   const resumed = run.resume ? loadResumable(o.out, say) : null;
   mkdirSync(o.out, { recursive: true });
-  await writeRunConfig(o.out, { ...o, backend: currentBackend() }, resumed?.content.state.step);
+  await writeRunConfig(o.out, { ...o, backend: currentBackend() }, resumed?.content.state.step, defaults(o.mode) as unknown as Record<string, unknown>);
 
   const configs = modelConfigs(o);
   const objective = getObjective(o.mode);
