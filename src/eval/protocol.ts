@@ -7,11 +7,11 @@ import { listImages, loadImage } from '../io/image.js';
 import { checkImage, type Image } from '../image/image.js';
 import { checkScale, degrade, modcrop } from '../image/degrade.js';
 import { score, DEFAULT_METRICS, type MetricName, type Scores } from './metrics.js';
-
-const NO_REFERENCE = ['niqe', 'grid'] as const;
 import { niqe } from './niqe.js';
 import { gridStrength } from './grid.js';
 import type { Method } from '../inference/methods.js';
+
+const NO_REFERENCE = ['niqe', 'grid'] as const;
 
 export interface ImageResult {
   name: string;

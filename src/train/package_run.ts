@@ -1,5 +1,5 @@
-// Shipping a training run: its newest checkpoint (or a chosen one) as a float16 generator plus a model card that
-// says how it was made and what it measures. The card's figures are computed here, by the
+// Shipping a training run: its newest checkpoint (or a chosen one) as a float16 generator plus a
+// model card that says how it was made and what it measures. The card's figures are computed here, by the
 // evaluation protocol, from the float16 file that ships.
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';

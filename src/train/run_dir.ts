@@ -24,8 +24,10 @@ export interface LogEntry {
   samplesPerSec?: number;
   tensors?: number;
   rssMB?: number;
-  /** niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss */
-  /** grid, hrGrid: GAN modes, the sub-pixel checkerboard of the model and of the HR (eval/grid.ts) */
+  /**
+   * niqe: GAN modes, where texture (lower NIQE) is the point and PSNR alone reads as a loss;
+   * grid, hrGrid: GAN modes too, the sub-pixel checkerboard of the model and of the HR (eval/grid.ts)
+   */
   val?: { psnr: number; ssim: number; niqe?: number; grid?: number; hrGrid?: number; images: number };
 }
 

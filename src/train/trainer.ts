@@ -206,7 +206,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
         dir: o.val,
         scale: o.scale,
         methods: [method],
-        // and for the checkerboard such training tends to grow (eval/grid.ts)
+        // A GAN is watched for the checkerboard its training tends to grow, too (eval/grid.ts).
         metrics: objective.phases.includes('d') ? (['psnr', 'ssim', 'grid'] as MetricName[]) : undefined,
         onImage: async (img: ImageOutcome) => {
           if (!first) return;
