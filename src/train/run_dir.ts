@@ -83,14 +83,21 @@ export function checkRunFolder(runDir: string, resume: boolean): void {
 /**
  * Writes the options of this (re)start. On a resume (`resumedAt`, the step it continues from)
  * what differs from the saved options is first appended to resumes.jsonl. An option the saved
- * file lacks (it is newer than the run) counts as its default there: `startedWith`.
+ * file lacks (it is newer than the run) counts as its default there (`o.startedWith`); options
+ * that belong to one sitting (`o.sitting`, e.g. --keep) are not changes of the run.
  */
-export async function writeRunConfig(runDir: string, config: Record<string, unknown>, resumedAt?: number, startedWith: Record<string, unknown> = {}): Promise<void> {
+export async function writeRunConfig(
+  runDir: string,
+  config: Record<string, unknown>,
+  resumedAt?: number,
+  o: { startedWith?: Record<string, unknown>; sitting?: readonly string[] } = {},
+): Promise<void> {
   const before = resumedAt === undefined ? null : readRunConfig(runDir);
   if (before) {
     const changed: Record<string, [unknown, unknown]> = {};
     for (const key of new Set([...Object.keys(before), ...Object.keys(config)])) {
-      const was = before[key] ?? startedWith[key];
+      if (o.sitting?.includes(key)) continue;
+      const was = before[key] ?? o.startedWith?.[key];
       if (JSON.stringify(was) !== JSON.stringify(config[key])) changed[key] = [was ?? null, config[key] ?? null];
     }
     if (Object.keys(changed).length > 0) {

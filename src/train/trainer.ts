@@ -32,7 +32,7 @@ import { seededInit } from './init.js';
 import { saveCheckpoint, loadResumable } from './checkpoint.js';
 import { RunLog, checkRunFolder, finalGeneratorPath, writeInitLegs, writeRunConfig, type LogEntry } from './run_dir.js';
 import { earlierLegs } from './model_card.js';
-import { defaults, stepRate, type TrainOptions } from './options.js';
+import { TRAIN_FIELDS, defaults, stepRate, type TrainOptions } from './options.js';
 import { WeightAverage } from './ema.js';
 import { getObjective } from './objectives.js';
 import type { ReplicaSetup, Losses, Shard } from './replica.js';
@@ -100,7 +100,10 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
   // Loaded before anything in the folder changes, so a run that cannot resume is left as it was.
   const resumed = run.resume ? loadResumable(o.out, say) : null;
   mkdirSync(o.out, { recursive: true });
-  await writeRunConfig(o.out, { ...o, backend: currentBackend() }, resumed?.content.state.step, defaults(o.mode) as unknown as Record<string, unknown>);
+  await writeRunConfig(o.out, { ...o, backend: currentBackend() }, resumed?.content.state.step, {
+    startedWith: defaults(o.mode) as unknown as Record<string, unknown>,
+    sitting: Object.entries(TRAIN_FIELDS).filter(([, f]) => f.onResume === 'session').map(([k]) => k),
+  });
 
   const configs = modelConfigs(o);
   const objective = getObjective(o.mode);

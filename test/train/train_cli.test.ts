@@ -183,11 +183,12 @@ test('--resume takes every option from the run, --data too; flags change only wh
   const out = join(root, 'resume-flags');
   const start = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--data', data, '--out', out, '--scale', '2', '--blocks', '1', '--channels', '8', '--patch', '16', '--batch', '4', '--steps', '2', '--ckpt-every', '2', '--workers', '1', '--seed', '5', '--no-progress'], { encoding: 'utf8' });
   assert.equal(start.status, 0, start.stderr);
-  // A run saved before an option existed (here --ema) was started with its default: not a change.
+  // A run saved before an option existed (here --ema) was started with its default, and --keep
+  // belongs to the sitting: neither is a change of the run.
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   delete config.ema;
   writeFileSync(join(out, 'config.json'), JSON.stringify(config));
-  const more = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', out, '--resume', '--steps', '4', '--no-progress'], { encoding: 'utf8' });
+  const more = spawnSync(process.execPath, [cli, 'train', 'srresnet', '--out', out, '--resume', '--steps', '4', '--keep', '5', '--no-progress'], { encoding: 'utf8' });
   assert.equal(more.status, 0, more.stderr);
   const record = JSON.parse(readFileSync(join(out, 'resumes.jsonl'), 'utf8').trim().split('\n').at(-1)!);
   assert.deepEqual(Object.keys(record.changed), ['steps'], JSON.stringify(record));
