@@ -155,15 +155,19 @@ function resizeRows(src: Samples, rowLen: number, t: WeightTable, dst: Samples, 
       }
     }
     if (first) acc.fill(0);
-    const o = y * rowLen;
-    if (round8) {
-      for (let i = 0; i < rowLen; i++) {
-        const v = Math.floor(acc[i]! + 0.5);
-        dst[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    } else {
-      for (let i = 0; i < rowLen; i++) dst[o + i] = acc[i]!;
+    storeRow(acc, dst, y * rowLen, round8);
+  }
+}
+
+/** One accumulated row into `dst` at `offset`, rounded to 8 bits (half up, saturated) when asked. */
+function storeRow(acc: Float64Array, dst: Samples, offset: number, round8: boolean): void {
+  if (round8) {
+    for (let i = 0; i < acc.length; i++) {
+      const v = Math.floor(acc[i]! + 0.5);
+      dst[offset + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
+  } else {
+    for (let i = 0; i < acc.length; i++) dst[offset + i] = acc[i]!;
   }
 }
 
@@ -200,15 +204,7 @@ function resizeCols(src: Samples, rows: number, inW: number, c: number, t: Weigh
         }
       }
     }
-    const ob = y * rowOut;
-    if (round8) {
-      for (let i = 0; i < rowOut; i++) {
-        const v = Math.floor(acc[i]! + 0.5);
-        dst[ob + i] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    } else {
-      for (let i = 0; i < rowOut; i++) dst[ob + i] = acc[i]!;
-    }
+    storeRow(acc, dst, y * rowOut, round8);
   }
 }
 
@@ -262,14 +258,15 @@ function checkMethod(method: string): asserts method is ResizeMethod {
   if (!(method in KERNELS)) throw new SrError(`unknown resize method '${method}' (bicubic, bilinear, nearest)`);
 }
 
+const f32 = (n: number) => new Float32Array(n);
+const f64 = (n: number) => new Float64Array(n);
+
 /** MATLAB imresize on float (double) data: no rounding anywhere. Alpha is resized the same way. */
 export function imresize(img: Image, size: ResizeSize, method: ResizeMethod = 'bicubic', opts: ResizeOptions = {}): Image {
   checkImage(img, 'image to resize');
   checkMethod(method);
   const plan = resizePlan(img.width, img.height, size);
   const aa = defaultAntialias(method, opts);
-  const f32 = (n: number) => new Float32Array(n);
-  const f64 = (n: number) => new Float64Array(n);
   const data = resizeSamples(img.data, img.width, img.height, img.channels, plan, method, aa, f32, f64, false);
   const out: Image = { width: plan.outWidth, height: plan.outHeight, channels: img.channels, data };
   if (img.alpha) {
@@ -290,8 +287,6 @@ export function imresizeRows(img: Image, size: ResizeSize, method: ResizeMethod,
   const plan = resizePlan(img.width, img.height, size);
   if (!(Number.isInteger(y0) && Number.isInteger(y1) && 0 <= y0 && y0 < y1 && y1 <= plan.outHeight)) throw new SrError(`rows ${y0}..${y1} are not within the ${plan.outHeight} output rows`);
   const aa = defaultAntialias(method, opts);
-  const f32 = (n: number) => new Float32Array(n);
-  const f64 = (n: number) => new Float64Array(n);
   const data = resizeSamples(img.data, img.width, img.height, img.channels, plan, method, aa, f32, f64, false, [y0, y1]);
   return { width: plan.outWidth, height: y1 - y0, channels: img.channels, data };
 }
