@@ -247,6 +247,32 @@ export function maskedMse(t: Tape, a: Value, b: Value, mask: Value): Value {
   return y;
 }
 
+/**
+ * The sub-pixel grid penalty of losses/grid.ts: the mean square, over samples, channels and the
+ * period x period phases, of the phase means of (a - b) minus their mean over the phases. It is
+ * linear in a up to the square, so its adjoint spreads each phase's residual evenly over its pixels.
+ */
+export function gridMse(t: Tape, a: Value, b: Value, period: number): Value {
+  const g = t.g;
+  const [n, c, h, w] = a.shape as [number, number, number, number];
+  const s = period;
+  if (h % s || w % s) throw new Error(`gridMse: ${h}x${w} is not a multiple of the period ${s}`);
+  const cells = [n, c, h / s, s, w / s, s];
+  const d = g.node('Sub', [a, b], {}, a.shape);
+  const pm = g.node('ReduceMean', [g.node('Reshape', [d, g.int64(cells)], {}, cells)], { axes: [2, 4], keepdims: 0 }, [n, c, s, s]);
+  const q = g.node('Sub', [pm, g.node('ReduceMean', [pm], { axes: [2, 3], keepdims: 1 }, [n, c, 1, 1])], {}, [n, c, s, s]);
+  const y = g.node('ReduceMean', [g.node('Mul', [q, q], {}, q.shape)], { keepdims: 0 }, []);
+  t.record([a, b], [y], ([dy]) => {
+    // d/dd = 2 q / (n c s^2) per phase, spread over its (h/s)(w/s) pixels: 2 q / size(a) each.
+    // The centring's adjoint subtracts the phase mean of 2q/..., which is already 0.
+    const k = g.node('Mul', [dy!, g.scalar(2 / sizeOf(a.shape))], {}, []);
+    const dq = g.node('Reshape', [g.node('Mul', [q, k], {}, q.shape), g.int64([n, c, 1, s, 1, s])], {}, [n, c, 1, s, 1, s]);
+    const da = g.node('Reshape', [g.node('Expand', [dq, g.int64(cells)], {}, cells), g.int64(a.shape)], {}, a.shape);
+    return [da, t.needs(b) ? g.node('Neg', [da], {}, a.shape) : null];
+  });
+  return y;
+}
+
 /** mean(softplus(sign * x)): the GAN losses on logits (see losses/adversarial.ts). */
 export function softplusMean(t: Tape, x: Value, sign: 1 | -1): Value {
   const g = t.g;

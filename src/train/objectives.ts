@@ -8,9 +8,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { namedRegistry } from '../util/registry.js';
 import type { Value } from '../graph/builder.js';
 import type { Tape } from '../graph/tape.js';
-import { meanSquaredError, meanAbsoluteError, maskedMse, softplusMean, weightedSum, unstack, warp, softmaxCrossEntropy, toNchw } from '../graph/ops.js';
+import { meanSquaredError, meanAbsoluteError, maskedMse, gridMse, softplusMean, weightedSum, unstack, warp, softmaxCrossEntropy, toNchw } from '../graph/ops.js';
 import { pixelLoss, type PixelLoss } from '../losses/pixel.js';
 import { generatorAdversarialLoss, discriminatorLosses } from '../losses/adversarial.js';
+import { gridMse as gridMseTf } from '../losses/grid.js';
 import { vggContentLoss, CONTENT_LAYERS, VGG_RESCALE, type ContentLoss } from '../losses/perceptual.js';
 import { weightedMse, tosrLoss } from '../video/losses.js';
 import type { WarpPlan } from '../video/warp.js';
@@ -25,6 +26,9 @@ export interface LossSettings {
   /** The generator's pixel loss (srresnet, and srgan's content 'mse'). */
   pixel: PixelLoss;
   advWeight: number;
+  /** srgan: weight of the sub-pixel grid penalty (losses/grid.ts; default none) and its period, the scale. */
+  gridWeight?: number;
+  gridPeriod?: number;
   temporalWeight: number;
 }
 
@@ -153,7 +157,14 @@ registerObjective({
       const sr = p.generator(p.lr);
       const [name, content] = contentGraph(p, sr);
       const adversarial = softplusMean(p.t, p.discriminator(sr), -1);
-      return { terms: { [name]: content, adversarial }, total: weightedSum(p.t, [[content, 1], [adversarial, p.settings.advWeight]]), sr };
+      const terms: Record<string, Value> = { [name]: content, adversarial };
+      const parts: Array<[Value, number]> = [[content, 1], [adversarial, p.settings.advWeight]];
+      const { gridWeight = 0, gridPeriod = 1 } = p.settings;
+      if (gridWeight > 0) {
+        terms['grid'] = gridMse(p.t, sr, p.hr, gridPeriod);
+        parts.push([terms['grid'], gridWeight]);
+      }
+      return { terms, total: weightedSum(p.t, parts), sr };
     }
     const dReal = softplusMean(p.t, p.discriminator(p.hr), -1);
     const dFake = softplusMean(p.t, p.discriminator(p.fake!), 1);
@@ -165,8 +176,14 @@ registerObjective({
       const content = p.settings.content === 'mse' ? pixelLoss(p.settings.pixel, sr, p.hr) : vggContentLoss(p.vgg!, CONTENT_LAYERS[p.settings.content], sr, p.hr);
       const [logit] = p.discriminator!.apply(sr, { training: true }) as tf.Tensor[];
       const adversarial = generatorAdversarialLoss(logit!);
-      const total = tf.add(content, tf.mul(adversarial, p.settings.advWeight)) as tf.Scalar;
-      return { terms: { [p.settings.content === 'mse' ? 'pixel' : p.settings.content]: content, adversarial }, total, sr };
+      const terms: Record<string, tf.Scalar> = { [p.settings.content === 'mse' ? 'pixel' : p.settings.content]: content, adversarial };
+      let total = tf.add(content, tf.mul(adversarial, p.settings.advWeight)) as tf.Scalar;
+      const { gridWeight = 0, gridPeriod = 1 } = p.settings;
+      if (gridWeight > 0) {
+        terms['grid'] = gridMseTf(sr, p.hr, gridPeriod);
+        total = tf.add(total, tf.mul(terms['grid'], gridWeight));
+      }
+      return { terms, total, sr };
     }
     const [logitReal] = p.discriminator!.apply(p.hr, { training: true }) as tf.Tensor[];
     const [logitFake] = p.discriminator!.apply(p.fake!, { training: true }) as tf.Tensor[];

@@ -175,6 +175,14 @@ export const TRAIN_FIELDS = {
     flag: '--disc-antialias <kind>', kind: 'string', oneOf: DISC_ANTIALIAS, default: 'none', modes: ['srgan'], onResume: 'free', card: 'changed',
     help: "'blur': low-pass the input of the discriminator's strided layers, against checkerboard artefacts (not in the paper) (default none)",
   }),
+  /**
+   * Extra weight on the period-s part of the generator's error (losses/grid.ts), against the
+   * checkerboard. Free on resume: it is a loss weight, not a weight of a network.
+   */
+  gridWeight: field<number>({
+    flag: '--grid-weight <w>', kind: 'number', min: 0, default: 0, modes: ['srgan'], onResume: 'free', card: 'changed',
+    help: "penalise the error's sub-pixel grid (period = scale) this many times more than the content loss does, against checkerboard artefacts (not in the paper) (default 0: none)",
+  }),
   /** sosr/tosr: frames decoded from the start of each training video */
   videoFrames: field<number>({
     flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: [...VIDEO_MODES, 'recognizer'], onResume: 'free',

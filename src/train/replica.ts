@@ -35,6 +35,8 @@ export interface ReplicaSetup {
   pixelLoss?: PixelLoss;
   vggWeights?: string;
   advWeight: number;
+  /** srgan: weight of the sub-pixel grid penalty (default 0: none) */
+  gridWeight?: number;
   beta1: number;
   /** tosr: lambda of the temporal terms */
   temporalWeight?: number;
@@ -74,7 +76,10 @@ export class Replica {
   static async create(setup: ReplicaSetup, exchange: GradientExchange, accumulate = 1): Promise<Replica> {
     const r = new Replica(setup, exchange, accumulate);
     const vgg = setup.content !== 'mse' ? await loadVgg19(setup.vggWeights!, [CONTENT_LAYERS[setup.content]]) : undefined;
-    const settings = { content: setup.content, pixel: setup.pixelLoss ?? 'mse', advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1 };
+    const settings = {
+      content: setup.content, pixel: setup.pixelLoss ?? 'mse', advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1,
+      gridWeight: setup.gridWeight ?? 0, gridPeriod: Number(setup.generator['scale'] ?? 1),
+    };
     if ((setup.engine ?? 'onnx') === 'tfjs') {
       r.engine = new TfjsEngine({ objective: r.objective, models: { g: r.g.model, ...(r.d ? { d: r.d.model } : {}) }, ...(vgg ? { vgg } : {}), settings });
     } else {

@@ -12,8 +12,9 @@ import { Tape } from '../../src/graph/tape.js';
 import { conv2d, type DwFormulation, type DxFormulation, type FwdFormulation } from '../../src/graph/conv.js';
 import {
   batchNormTrain, prelu, leakyRelu, relu, depthToSpace, maxPool2, flattenNhwc, dense, softplusMean,
-  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add, channelSlice, globalAvgPool, softmaxCrossEntropy, blur3,
+  meanSquaredError, meanAbsoluteError, maskedMse, warp, unstack, weightedSum, add, channelSlice, globalAvgPool, softmaxCrossEntropy, blur3, gridMse,
 } from '../../src/graph/ops.js';
+import { gridMse as gridMseTf } from '../../src/losses/grid.js';
 import { warpTables } from '../../src/video/warp.js';
 import { randomArray } from '../helpers/tf.js';
 
@@ -154,6 +155,25 @@ test('the anti-aliasing blur matches finite differences and has no response to a
   const out = board.arraySync()[0]!;
   board.dispose();
   for (let y = 1; y < 5; y++) for (let x = 1; x < 5; x++) for (const c of [0, 1]) assert.ok(Math.abs(out[y]![x]![c]!) < 1e-6, `blurred checkerboard at ${y},${x},${c}: ${out[y]![x]![c]}`);
+});
+
+test('the grid penalty matches finite differences, sees a planted period-4 pattern whole and ignores period 3', async () => {
+  await gradCheck('grid penalty', [rnd('a', [2, 3, 8, 12], 43), rnd('b', [2, 3, 8, 12], 44)], (t, [a, b]) => gridMse(t, a!, b!, 4));
+  // A pattern over the 4 x 4 phases with zero mean: the penalty is its mean square, whatever the HR.
+  const phase = Array.from({ length: 16 }, (_, k) => ((k * 7) % 5) - 2);
+  const mean = phase.reduce((x, y) => x + y, 0) / 16;
+  const planted = (v: (y: number, x: number) => number) => {
+    const data = new Float32Array(12 * 12 * 3).map((_, i) => v(Math.floor(i / 36), Math.floor(i / 3) % 12));
+    return tf.tensor4d(data, [1, 12, 12, 3]);
+  };
+  const hr = tf.zeros([1, 12, 12, 3]) as tf.Tensor4D;
+  const four = planted((y, x) => phase[(y % 4) * 4 + (x % 4)]! - mean);
+  const expected = phase.reduce((acc, p) => acc + (p - mean) ** 2, 0) / 16;
+  assert.ok(Math.abs(gridMseTf(four, hr, 4).dataSync()[0]! - expected) < 1e-5, 'period 4: the mean square of the pattern');
+  // Zero-mean along each axis with period 3: every phase of period 4 meets each of its values equally.
+  const three = planted((y, x) => [1, -2, 1][y % 3]! + [2, -1, -1][x % 3]!);
+  assert.ok(gridMseTf(three, hr, 4).dataSync()[0]! < 1e-10, 'period 3 is not the grid');
+  tf.dispose([hr, four, three]);
 });
 
 test('loss terms match finite differences: softplus (both signs), weighted and masked MSE, weighted sums', async () => {

@@ -87,15 +87,16 @@ function randomVgg(content: 'vgg22' | 'vgg54') {
 }
 
 const cases = [
-  ['srresnet', 'mse', 'mse'], ['srresnet', 'mse', 'l1'], ['srgan', 'mse', 'l1'], ['srgan', 'vgg22', 'mse'], ['srgan', 'vgg54', 'mse'], ['srgan', 'mse', 'mse', 'blur'],
+  ['srresnet', 'mse', 'mse'], ['srresnet', 'mse', 'l1'], ['srgan', 'mse', 'l1'], ['srgan', 'vgg22', 'mse'], ['srgan', 'vgg54', 'mse'], ['srgan', 'mse', 'mse', 'blur'], ['srgan', 'mse', 'mse', 'grid'],
   ['sosr', 'mse', 'mse'], ['tosr', 'mse', 'mse'], ['recognizer', 'mse', 'mse'],
 ] as const;
-for (const [mode, content, pixel, antialias] of cases) {
-  test(`${mode} (${content}, pixel ${pixel}${antialias ? ', antialiased D' : ''}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
+for (const [mode, content, pixel, extra] of cases) {
+  test(`${mode} (${content}, pixel ${pixel}${extra === 'blur' ? ', antialiased D' : extra === 'grid' ? ', grid penalty' : ''}): ONNX Runtime step equals the TF.js step (losses, gradients, statistics)`, async () => {
     const objective = getObjective(mode);
     const g = net(mode === 'recognizer' ? R : G, 1);
-    const d = mode === 'srgan' ? net(antialias ? D_BLUR : D, 2) : undefined;
-    const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7 };
+    const d = mode === 'srgan' ? net(extra === 'blur' ? D_BLUR : D, 2) : undefined;
+    // A large grid weight, so that a wrong rule for it shows in the gradients.
+    const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7, gridWeight: extra === 'grid' ? 300 : 0, gridPeriod: 2 };
     const vgg = content === 'mse' ? undefined : randomVgg(content);
     const tfjs = new TfjsEngine({ objective, models: { g: g.model, ...(d ? { d: d.model } : {}) }, settings, ...(vgg ? { vgg } : {}) });
     const onnx = new OnnxEngine({ objective, specs: { g: g.spec, ...(d ? { d: d.spec } : {}) }, settings, threads: 1, ...(vgg ? { vgg: modelToArrays(vgg) } : {}) });

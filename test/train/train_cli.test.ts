@@ -131,14 +131,16 @@ test('train srgan with --content mse from an SRResNet init', async () => {
   const curves = readFileSync(join(out, 'curves.svg'), 'utf8');
   assert.match(curves, /Validation NIQE/);
   assert.match(curves, /Validation sub-pixel grid/);
-  // A run that grew a checkerboard continues with the anti-aliased discriminator: the blur has no
-  // weights, so the discriminator's checkpoint loads into it, and the change is recorded.
-  const more = await train(resolveOptions('srgan', { ...tiny, data, val: bigVal, out, steps: 8, init, content: 'mse', ckptEvery: 3, valEvery: 6, discAntialias: 'blur' }), { backend: 'wasm', quiet: true, resume: true });
+  assert.ok(!('grid' in last), 'no grid penalty unless asked');
+  // A run that grew a checkerboard continues with the anti-aliased discriminator and the grid
+  // penalty: neither has weights, so the checkpoints load, and the changes are recorded.
+  const more = await train(resolveOptions('srgan', { ...tiny, data, val: bigVal, out, steps: 8, init, content: 'mse', ckptEvery: 3, valEvery: 6, discAntialias: 'blur', gridWeight: 30 }), { backend: 'wasm', quiet: true, resume: true });
   assert.equal(more.step, 8);
   const moreLosses = lossEntries(more.log).at(-1)!.losses!;
-  for (const k of ['adversarial', 'd_total']) assert.ok(Number.isFinite(moreLosses[k]!), `${k} after the resume: ${moreLosses[k]}`);
+  for (const k of ['adversarial', 'grid', 'd_total']) assert.ok(Number.isFinite(moreLosses[k]!), `${k} after the resume: ${moreLosses[k]}`);
   const resumes = readFileSync(join(out, 'resumes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(resumes.at(-1).changed.discAntialias, ['none', 'blur']);
+  assert.deepEqual(resumes.at(-1).changed.gridWeight, [0, 30]);
 });
 
 test('train srgan with --content vgg54 on a random-weight VGG19 file', async () => {
