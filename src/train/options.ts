@@ -183,6 +183,14 @@ export const TRAIN_FIELDS = {
     flag: '--grid-weight <w>', kind: 'number', min: 0, default: 0, modes: ['srgan'], onResume: 'free', card: 'changed',
     help: "penalise the error's sub-pixel grid (period = scale) this many times more than the content loss does, against checkerboard artefacts (not in the paper) (default 0: none)",
   }),
+  /**
+   * The penalty's period: the scale's sub-pixel grid, or a multiple of it, which also takes in
+   * the longer periods (8, 16 at x4) that a discriminator's strides can hand the generator.
+   */
+  gridPeriod: field<number>({
+    flag: '--grid-period <n>', kind: 'int', min: 0, default: 0, modes: ['srgan'], onResume: 'free', card: 'changed',
+    help: 'with --grid-weight: the period penalised, a multiple of --scale that divides --patch; it takes in every period that divides it (default 0: the scale)',
+  }),
   /** sosr/tosr: frames decoded from the start of each training video */
   videoFrames: field<number>({
     flag: '--video-frames <n>', kind: 'int', min: 2, default: 32, modes: [...VIDEO_MODES, 'recognizer'], onResume: 'free',
@@ -377,6 +385,9 @@ function validate(o: TrainOptions): TrainOptions {
   }
   // What depends on more than one option.
   if (o.mode !== 'recognizer' && o.patch % o.scale !== 0) throw new SrError(`--patch ${o.patch} must be a multiple of --scale ${o.scale}`);
+  if (o.mode === 'srgan' && o.gridPeriod > 0 && (o.gridPeriod % o.scale !== 0 || o.patch % o.gridPeriod !== 0)) {
+    throw new SrError(`--grid-period ${o.gridPeriod} must be a multiple of --scale ${o.scale} that divides --patch ${o.patch}`);
+  }
   const shards = o.workers * o.accumulate;
   if (o.batch % shards !== 0) throw new SrError(`--batch ${o.batch} must divide evenly into ${o.workers} worker(s) x ${o.accumulate} micro-batch(es)`);
   if (o.mode === 'srresnet' && o.content !== 'mse') throw new SrError('SRResNet is trained with the MSE content loss; VGG losses are for `train srgan`');

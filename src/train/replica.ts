@@ -35,8 +35,9 @@ export interface ReplicaSetup {
   pixelLoss?: PixelLoss;
   vggWeights?: string;
   advWeight: number;
-  /** srgan: weight of the sub-pixel grid penalty (default 0: none) */
+  /** srgan: weight of the sub-pixel grid penalty (default 0: none) and its period (default the scale) */
   gridWeight?: number;
+  gridPeriod?: number;
   beta1: number;
   /** tosr: lambda of the temporal terms */
   temporalWeight?: number;
@@ -78,7 +79,7 @@ export class Replica {
     const vgg = setup.content !== 'mse' ? await loadVgg19(setup.vggWeights!, [CONTENT_LAYERS[setup.content]]) : undefined;
     const settings = {
       content: setup.content, pixel: setup.pixelLoss ?? 'mse', advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1,
-      gridWeight: setup.gridWeight ?? 0, gridPeriod: Number(setup.generator['scale'] ?? 1),
+      gridWeight: setup.gridWeight ?? 0, gridPeriod: setup.gridPeriod ?? Number(setup.generator['scale'] ?? 1),
     };
     if ((setup.engine ?? 'onnx') === 'tfjs') {
       r.engine = new TfjsEngine({ objective: r.objective, models: { g: r.g.model, ...(r.d ? { d: r.d.model } : {}) }, ...(vgg ? { vgg } : {}), settings });

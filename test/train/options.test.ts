@@ -44,6 +44,11 @@ test('flag text is checked by the row: whole numbers, ranges, choices, unknown n
   assert.throws(() => resolveOptions('srresnet', { ...base, logevery: 5 }), /unknown training option 'logevery' \(did you mean 'logEvery'\?\)/);
   assert.throws(() => resolveOptions('srresnet', { out, workers: 1 }), /--data <folder> is required/);
   assert.equal(resolveOptions('srresnet', { ...base, steps: '7' }).steps, 7);
+  // The grid penalty's period must keep the sub-pixel grid's phases and tile the crop.
+  assert.throws(() => resolveOptions('srgan', { ...base, gridWeight: 10, gridPeriod: 6 }), /--grid-period 6 must be a multiple of --scale 4 that divides --patch 96/);
+  assert.throws(() => resolveOptions('srgan', { ...base, gridWeight: 10, gridPeriod: 64 }), /--grid-period 64 must be a multiple of --scale 4 that divides --patch 96/);
+  assert.equal(resolveOptions('srgan', { ...base, gridWeight: 10, gridPeriod: 16 }).gridPeriod, 16);
+  assert.throws(() => resolveOptions('srgan', { ...base, gridWeight: -1 }), /--grid-weight must be >= 0/);
 });
 
 test('a resume keeps what the checkpoints were made with and takes new values for the rest', () => {
