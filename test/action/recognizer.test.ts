@@ -4,7 +4,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, cpSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -18,10 +17,11 @@ import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { SrError } from '../../src/util/errors.js';
 import { makeImageFolder } from '../helpers/images.js';
 import { writeTestModel } from '../helpers/sr_models.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const tools = await findFfmpeg().catch(() => null);
 const skip = tools ? false : 'ffmpeg is not installed here (apt-get install ffmpeg)';
-const root = mkdtempSync(join(tmpdir(), 'srgan-actions-'));
+const root = tempDir('srgan-actions-');
 const photos = join(root, 'photos');
 const set = join(root, 'set');
 const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;

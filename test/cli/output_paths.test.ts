@@ -1,25 +1,23 @@
 // Output folders are checked before the work starts: `eval` and `train` with an --out that is a
 // file, or that cannot be made, fail at once with one line, no stack trace and no scoring done.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
-let dir: string;
+const dir = tempDir('srgan-outpaths-');
 let data: string;
 let file: string;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-outpaths-'));
   data = await makeImageFolder(join(dir, 'data'), 2, 48, 40, 3);
   file = join(dir, 'results.txt');
   writeFileSync(file, 'an existing file');
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function fails(args: string[], pattern: RegExp): void {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -1,7 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
@@ -10,8 +9,9 @@ import { loadImage8 } from '../../src/io/image.js';
 import type { Image8 } from '../../src/image/image.js';
 import { imresize8 } from '../../src/image/resize.js';
 import { modcrop } from '../../src/image/degrade.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-patches-');
 let data: string;
 const SCALE = 4;
 const HR = 32;
@@ -28,7 +28,6 @@ function pattern(w: number, h: number, c: number, seed: number): Buffer {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-patches-'));
   data = join(dir, 'train');
   mkdirSync(data);
   const rgb = async (name: string, w: number, h: number, seed: number) =>
@@ -40,7 +39,6 @@ before(async () => {
   await sharp(pattern(60, 52, 1, 5), { raw: { width: 60, height: 52, channels: 1 } }).toColourspace('b-w').png().toFile(join(data, 'e-grey.png'));
   await rgb('f-tiny.png', 20, 40, 6);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function take(ds: PatchDataset, n: number): Promise<PatchBatch[]> {
   const out: PatchBatch[] = [];

@@ -3,14 +3,14 @@
 // and an idle stream that was never closed does not keep the process alive.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SequenceDataset } from '../../src/video/sequence_dataset.js';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-stream-'));
+const root = tempDir('srgan-stream-');
 const data = join(root, 'photos');
 before(() => makeImageFolder(data, 3, 72, 64, 9));
 

@@ -1,7 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, readFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
@@ -10,13 +9,13 @@ import { registerEvalCommand } from '../../src/cli/commands/eval.js';
 import { loadImage } from '../../src/io/image.js';
 import { defaultNiqeModelPath } from '../../src/eval/niqe.js';
 import { writeTextureImage } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const skipNiqe = existsSync(defaultNiqeModelPath()) ? false : `NIQE's pristine model not found at ${defaultNiqeModelPath()} (needs ../shared/data)`;
 
-let dir: string;
+const dir = tempDir('srgan-eval-');
 let data: string;
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-eval-'));
   data = join(dir, 'Tiny');
   mkdirSync(data);
   // one colour image and one grey one, sizes not multiples of 4 (mod-crop is exercised)
@@ -33,7 +32,6 @@ before(async () => {
   for (let i = 0; i < grey.length; i++) grey[i] = (i * 37) & 255;
   await sharp(grey, { raw: { width: 45, height: 45, channels: 1 } }).toColourspace('b-w').png().toFile(join(data, 'b.png'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(args: string[]): Promise<{ out: string; err: string }> {
   let out = '';

@@ -3,12 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gridStrength } from '../../src/eval/grid.js';
 import { evaluate } from '../../src/eval/protocol.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { resolveMethods, type Method } from '../../src/inference/methods.js';
 import type { Image } from '../../src/image/image.js';
 import { makeImageFolder } from '../helpers/images.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 /** A grey image in whole 8-bit levels: a linear ramp (which a 3x3 high-pass removes exactly) plus `pattern` repeated every `p` pixels. */
 function rampWith(width: number, height: number, p: number, pattern: number[]): Image {
@@ -46,8 +44,8 @@ test('grid strength: zero for a ramp, exactly the periodic part of a ramp plus a
   assert.throws(() => gridStrength(rampWith(8, 8, 4, pattern), 4), /too small for period 4/);
 });
 
-test('evaluate with the grid metric scores every output and the HR, and finds a planted checkerboard', async () => {
-  const dir = await makeImageFolder(mkdtempSync(join(tmpdir(), 'grid-eval-')), 2, 96, 80, 7);
+test('evaluate with the grid metric scores every output and the HR, and finds a planted checkerboard', async (t) => {
+  const dir = await makeImageFolder(testTempDir(t, 'grid-eval-'), 2, 96, 80, 7);
   const [bicubic] = await resolveMethods('bicubic');
   // bicubic plus a +-3 level checkerboard
   const gridded: Method = {

@@ -1,7 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,13 +13,12 @@ import { registerExportCommand } from '../../src/cli/commands/export.js';
 import { SrError } from '../../src/util/errors.js';
 import { makeTestModel, writeTestModel } from '../helpers/sr_models.js';
 import { randomArray } from '../helpers/tf.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-onnx-');
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
-  dir = mkdtempSync(join(tmpdir(), 'srgan-onnx-'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** NHWC TF.js output vs ONNX Runtime (NCHW) on the same input; returns max |difference| and max |y|. */
 async function compare(model: tfl.LayersModel, bytes: Uint8Array, h: number, w: number, seed: number): Promise<{ diff: number; peak: number }> {

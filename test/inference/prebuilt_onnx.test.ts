@@ -1,23 +1,21 @@
 // The shipped models' ONNX graphs exported by the build (dist/models/) are what the engine would
 // export now, byte for byte; a graph whose weights or exporter changed is not used.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { loadModelSource, shippedModelPath, SHIPPED_MODELS, type WeightSource } from '../../src/inference/model_source.js';
 import { exportForEngine } from '../../src/inference/onnx_engine.js';
 import { readPrebuilt, writePrebuilt } from '../../src/inference/prebuilt_onnx.js';
 import { writeTestModel } from '../helpers/sr_models.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-prebuilt-');
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
-  dir = mkdtempSync(join(tmpdir(), 'srgan-prebuilt-'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const name of SHIPPED_MODELS) {
   test(`the build's ${name}-x4.onnx is the graph the engine exports now`, { skip: !existsSync(shippedModelPath(name, 4)) && 'the shipped model is not there' }, async () => {

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { planAxis, planTiles, axisWeights, type TileRect } from '../../src/inference/tiling.js';
@@ -9,8 +8,9 @@ import { createUpscaler, type Upscaler } from '../../src/inference/upscale.js';
 import { shippedModelPath } from '../../src/inference/model_source.js';
 import type { Image } from '../../src/image/image.js';
 import { writeTestModel, testPixels } from '../helpers/sr_models.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-tiling-');
 let weights: string;
 // 200x140 with tile 96 / overlap 32 gives 3 x 2 tiles: edges, and corners where four tiles meet.
 const img: Image = { width: 200, height: 140, channels: 3, data: testPixels(200, 140, 11) };
@@ -19,7 +19,6 @@ const ups = new Map<string, Upscaler>();
 
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
-  dir = mkdtempSync(join(tmpdir(), 'srgan-tiling-'));
   weights = await writeTestModel(join(dir, 'g.safetensors'), { blocks: 1, channels: 8, seed: 21 });
   for (const engine of ['tfjs', 'onnx'] as const) {
     const up = await createUpscaler({ model: weights, engine });
@@ -30,7 +29,6 @@ before(async () => {
 });
 after(async () => {
   for (const up of ups.values()) await up.dispose();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function maxDiff(a: Float32Array, b: Float32Array): number {

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,15 +13,15 @@ import { loadImage } from '../../src/io/image.js';
 import type { Image } from '../../src/image/image.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel, testPixels } from '../helpers/sr_models.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-api-');
 let A: string;
 let B: string;
 let up: Upscaler;
 
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
-  dir = mkdtempSync(join(tmpdir(), 'srgan-api-'));
   A = await writeTestModel(join(dir, 'a.safetensors'), { blocks: 1, channels: 8, seed: 1 });
   B = await writeTestModel(join(dir, 'b.safetensors'), { blocks: 1, channels: 8, seed: 2 });
   up = await createUpscaler({ model: A, engine: 'onnx', tileSize: 32, overlap: 8 });
@@ -30,7 +29,6 @@ before(async () => {
 after(async () => {
   await up.dispose();
   await releaseUpscalers();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const rgb = (w: number, h: number, seed: number): Image => ({ width: w, height: h, channels: 3, data: testPixels(w, h, seed) });

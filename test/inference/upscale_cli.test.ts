@@ -1,7 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
@@ -13,15 +12,14 @@ import { writeTextureImage } from '../helpers/images.js';
 import { writeTestModel } from '../helpers/sr_models.js';
 import { hugePngHeader } from '../io/png_fixture.js';
 import { spawn } from 'node:child_process';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-upcli-');
 let weights: string;
 before(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
-  dir = mkdtempSync(join(tmpdir(), 'srgan-upcli-'));
   weights = await writeTestModel(join(dir, 'g.safetensors'), { blocks: 1, channels: 8, seed: 4 });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '';

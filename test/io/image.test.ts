@@ -1,19 +1,15 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { SrError } from '../../src/util/errors.js';
 import { loadImage, loadImage8, saveImage, encodeImage, imageSize } from '../../src/io/image.js';
 import { toUint8, fromUint8, quantize8, type Image } from '../../src/image/image.js';
 import { makePng, hugePngHeader } from './png_fixture.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-image-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('srgan-image-');
 
 function file(name: string, data: Uint8Array | string): string {
   const p = join(dir, name);

@@ -2,46 +2,41 @@
 // assembled in; sharp (libvips) must read that file back sample for sample.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { RasterWriter, toRaster, type Raster } from '../../src/io/raster.js';
 import { loadImage } from '../../src/io/image.js';
+import { testTempDir } from '../helpers/tmp.js';
 
-test('rows written in bands to a file read back through sharp exactly as the in-memory raster', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'srgan-raster-'));
-  try {
-    const w = 37;
-    const h = 23;
-    for (const colour of [1, 3] as const) {
-      for (const withAlpha of [false, true]) {
-        for (const bits of [8, 16] as const) {
-          const data = new Float32Array(w * h * colour).map((_, i) => ((i * 7919) % 1000) / 999);
-          const alpha = withAlpha ? new Float32Array(w * h).map((_, i) => (i % 13) / 12) : undefined;
-          const whole: Raster = toRaster(w, h, colour, data, alpha, bits);
-          const file = join(dir, `r${colour}${withAlpha}${bits}.tif`);
-          const writer = await RasterWriter.toFile(file, w, h, whole.channels, bits);
-          // uneven bands, as the tiler hands them over
-          for (const [y0, y1] of [[0, 5], [5, 6], [6, 17], [17, 23]] as const) {
-            await writer.put(y0, y1 - y0, data.subarray(y0 * w * colour, y1 * w * colour), alpha?.subarray(y0 * w, y1 * w));
-          }
-          const done = await writer.finish();
-          assert.ok('file' in done);
-          const what = `${colour} colour, alpha ${withAlpha}, ${bits} bits`;
-          const meta = await sharp(file).metadata();
-          assert.deepEqual([meta.width, meta.height, meta.channels, meta.depth, meta.hasAlpha], [w, h, whole.channels, bits === 16 ? 'ushort' : 'uchar', withAlpha], what);
-          // read with the project's own loader (grey stays grey, alpha apart), as stored integers
-          const img = await loadImage(file);
-          const max = bits === 16 ? 65535 : 255;
-          const back = toRaster(w, h, img.channels, img.data.map((v) => v * max).map(Math.round).map((v) => v / max), img.alpha, bits);
-          assert.equal(img.bitDepth, bits === 16 ? 16 : undefined, what);
-          assert.deepEqual(Array.from(back.data), Array.from(whole.data), what);
+test('rows written in bands to a file read back through sharp exactly as the in-memory raster', async (t) => {
+  const dir = testTempDir(t, 'srgan-raster-');
+  const w = 37;
+  const h = 23;
+  for (const colour of [1, 3] as const) {
+    for (const withAlpha of [false, true]) {
+      for (const bits of [8, 16] as const) {
+        const data = new Float32Array(w * h * colour).map((_, i) => ((i * 7919) % 1000) / 999);
+        const alpha = withAlpha ? new Float32Array(w * h).map((_, i) => (i % 13) / 12) : undefined;
+        const whole: Raster = toRaster(w, h, colour, data, alpha, bits);
+        const file = join(dir, `r${colour}${withAlpha}${bits}.tif`);
+        const writer = await RasterWriter.toFile(file, w, h, whole.channels, bits);
+        // uneven bands, as the tiler hands them over
+        for (const [y0, y1] of [[0, 5], [5, 6], [6, 17], [17, 23]] as const) {
+          await writer.put(y0, y1 - y0, data.subarray(y0 * w * colour, y1 * w * colour), alpha?.subarray(y0 * w, y1 * w));
         }
+        const done = await writer.finish();
+        assert.ok('file' in done);
+        const what = `${colour} colour, alpha ${withAlpha}, ${bits} bits`;
+        const meta = await sharp(file).metadata();
+        assert.deepEqual([meta.width, meta.height, meta.channels, meta.depth, meta.hasAlpha], [w, h, whole.channels, bits === 16 ? 'ushort' : 'uchar', withAlpha], what);
+        // read with the project's own loader (grey stays grey, alpha apart), as stored integers
+        const img = await loadImage(file);
+        const max = bits === 16 ? 65535 : 255;
+        const back = toRaster(w, h, img.channels, img.data.map((v) => v * max).map(Math.round).map((v) => v / max), img.alpha, bits);
+        assert.equal(img.bitDepth, bits === 16 ? 16 : undefined, what);
+        assert.deepEqual(Array.from(back.data), Array.from(whole.data), what);
       }
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -9,6 +8,7 @@ import { buildModel, getArchitecture, resolveConfig } from '../../src/models/ind
 import { saveModel, loadModel } from '../../src/models/weights.js';
 import { toFloat16Bits, fromFloat16Bits } from '../../src/util/float16.js';
 import { randomTensor } from '../helpers/tf.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 await initBackend({ backend: 'wasm' });
 
@@ -60,8 +60,8 @@ test('unknown architectures and options get a did-you-mean error', () => {
   assert.throws(() => buildModel({ type: 'srresnet', scale: 3 }), /srresnet.scale must be 2, 4 or 8, got 3/);
 });
 
-test('save and load give identical outputs (float32), and float16 files equal rounded weights', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'srgan-weights-'));
+test('save and load give identical outputs (float32), and float16 files equal rounded weights', async (t) => {
+  const dir = testTempDir(t, 'srgan-weights-');
   const config = resolveConfig({ type: 'srresnet', scale: 2, blocks: 2, channels: 8 });
   const model = buildModel(config);
   // Non-trivial BN statistics, so that they are shown to travel with the file.
@@ -84,8 +84,8 @@ test('save and load give identical outputs (float32), and float16 files equal ro
   assert.deepEqual(readdirSync(dir).sort(), ['m16.safetensors', 'm32.safetensors'], 'no temporary files left behind');
 });
 
-test('bad weight files get errors that name the file and the problem', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'srgan-badweights-'));
+test('bad weight files get errors that name the file and the problem', async (t) => {
+  const dir = testTempDir(t, 'srgan-badweights-');
   assert.throws(() => loadModel(join(dir, 'nope.safetensors')), /weights file not found: .*nope\.safetensors/);
   writeFileSync(join(dir, 'text.safetensors'), 'hello, this is not a model');
   assert.throws(() => loadModel(join(dir, 'text.safetensors')), /text\.safetensors: not a safetensors weights file/);

@@ -1,10 +1,9 @@
 // VGG19 feature extractor: structure, preprocessing, gradients, and the two weight formats.
 // Weight files are made here with random weights (nothing is downloaded): Keras-layout HDF5 via
 // h5wasm, and TF.js folders both from TF.js's own `model.save` and written by hand.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile, mkdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, readFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -19,12 +18,12 @@ import {
 import { SrError } from '../../src/util/errors.js';
 import { randomArray, randomTensor } from '../helpers/tf.js';
 import { randomVggWeights, writeTfjsByHand, type ConvSet } from '../helpers/vgg_files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 await initBackend({ backend: 'wasm' });
 await h5wasm.ready;
 
-const dir = await mkdtemp(join(tmpdir(), 'vgg19-test-'));
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = tempDir('vgg19-test-');
 
 function setWeights(model: tfl.LayersModel, w: ConvSet): void {
   for (const [name, { kernel, bias }] of w) {

@@ -5,8 +5,7 @@
 // The parts that need a server skip, with a message, where redis-server is not installed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SrError } from '../../src/util/errors.js';
 import { parseRedisUrl, redisTarget } from '../../src/queue/connection.js';
@@ -16,9 +15,10 @@ import { writeTextureImage } from '../helpers/images.js';
 import { loadImage } from '../../src/io/image.js';
 import { NO_REDIS, startRedis, type RedisServer } from './redis_server.js';
 import { srgan, WorkerProcess } from './cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const skip = NO_REDIS;
-const root = mkdtempSync(join(tmpdir(), 'srgan-queue-errors-'));
+const root = tempDir('srgan-queue-errors-');
 let redis: RedisServer;
 
 before(async () => {
@@ -31,7 +31,6 @@ before(async () => {
 
 after(async () => {
   if (!skip) await redis.stop();
-  rmSync(root, { recursive: true, force: true });
 });
 
 /** One line on stderr, `error: ...`, exit code 1, and nothing on stdout. */
@@ -108,6 +107,7 @@ test('Redis going away under a busy worker: the output is whole, nothing half-wr
     assert.match(w.log, /does not answer; stopped without it\n.*worker stopped\n$/);
   } finally {
     w.child.kill('SIGKILL');
+    await server.stop(); // an assertion failing before the stop above would leave it running
   }
 });
 

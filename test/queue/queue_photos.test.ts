@@ -6,21 +6,27 @@
 // message, where redis-server is not installed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTextureImage } from '../helpers/images.js';
 import { NO_REDIS, startRedis, type RedisServer } from './redis_server.js';
 import { srgan, srganAsync, WorkerProcess } from './cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const skip = NO_REDIS;
-const root = mkdtempSync(join(tmpdir(), 'srgan-queue-photos-'));
 const MODEL = ['--model', 'srresnet'];
 // A short lock and stall check, so a dead worker's job comes back within seconds (long enough
 // that a worker slowed down by a busy machine still renews its locks in time).
 const WORKER = ['--stall-timeout', '4'];
 let redis: RedisServer;
 const workers: WorkerProcess[] = [];
+// Registered before tempDir(), so that the workers writing there stop before the folder goes:
+// after hooks run in the order they are registered.
+after(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  if (!skip) await redis.stop();
+});
+const root = tempDir('srgan-queue-photos-');
 
 function startWorker(): WorkerProcess {
   const w = new WorkerProcess(redis.url, WORKER);
@@ -73,12 +79,6 @@ before(async () => {
   // What `srgan upscale` writes, for the byte comparison (one run for both folders).
   const r = srgan(['upscale', join(root, 'photos'), join(root, 'kill'), '-o', join(root, 'ref') + '/', ...MODEL, '--no-progress']);
   assert.equal(r.status, 0, r.stderr);
-});
-
-after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  if (!skip) await redis.stop();
-  rmSync(root, { recursive: true, force: true });
 });
 
 /** `out` holds an output for each input of `dir`, and nothing else, each byte for byte as srgan upscale wrote it. */

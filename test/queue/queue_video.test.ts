@@ -5,8 +5,7 @@
 // where redis-server or ffmpeg is not installed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg.js';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -14,15 +13,22 @@ import { writeTestModel } from '../helpers/sr_models.js';
 import { runFfmpeg, countFrames } from '../helpers/ffmpeg.js';
 import { NO_REDIS, startRedis, type RedisServer } from './redis_server.js';
 import { srgan, srganAsync, WorkerProcess } from './cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const tools: FfmpegTools | null = await findFfmpeg().catch(() => null);
 const skip = NO_REDIS || (tools ? false : 'ffmpeg is not installed here (apt-get install ffmpeg; CI installs it in .ci/run)');
-const root = mkdtempSync(join(tmpdir(), 'srgan-queue-video-'));
 const FRAMES = 24;
 const RATE = '30000/1001';
 let redis: RedisServer;
 let worker: WorkerProcess | null = null;
 let model: string;
+// Registered before tempDir(), so that the worker writing there stops before the folder goes:
+// after hooks run in the order they are registered.
+after(async () => {
+  await worker?.stop();
+  if (!skip) await redis.stop();
+});
+const root = tempDir('srgan-queue-video-');
 
 function ff(args: string[]): void {
   runFfmpeg(tools!, args);
@@ -39,12 +45,6 @@ before(async () => {
     '-c:v', 'libx264', '-g', '6', '-keyint_min', '6', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', join(root, 'in', 'clip.mp4')]);
   ff(['-i', join(root, 'in', 'clip.mp4'), '-c', 'copy', join(root, 'in', 'other.mkv')]);
   worker = new WorkerProcess(redis.url, ['--concurrency', '2', '--stall-timeout', '2']);
-});
-
-after(async () => {
-  await worker?.stop();
-  if (!skip) await redis.stop();
-  rmSync(root, { recursive: true, force: true });
 });
 
 test('a video cut into segments, upscaled in parallel and joined keeps its frame count, rate and audio', { skip }, async () => {

@@ -1,7 +1,7 @@
 // A throwaway Redis for the queue tests and the queue benchmark: Debian's redis-server on a free
 // loopback port (127.0.0.1 only), no persistence (--save '' --appendonly no), its files in a
-// temporary folder; stop() ends it and removes the folder. Tests skip with NO_REDIS's message
-// where redis-server is not installed (.ci/run installs it).
+// temporary folder that goes when the server exits; stop() ends it. Tests skip with NO_REDIS's
+// message where redis-server is not installed (.ci/run installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -63,6 +63,10 @@ export async function startRedis(): Promise<RedisServer> {
     const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    // Not tempDir(): this runs inside before hooks and tests, and in bench/queue.ts outside
+    // node:test. Removing on exit never pulls the folder from under a live server, and also
+    // covers a server that dies without stop().
+    child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const t0 = Date.now();
@@ -80,13 +84,11 @@ export async function startRedis(): Promise<RedisServer> {
           const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
           await exited(child);
           clearTimeout(timer);
-          rmSync(dir, { recursive: true, force: true });
         },
       };
     }
     child.kill('SIGKILL');
     await exited(child);
-    rmSync(dir, { recursive: true, force: true });
     // Another process may have taken the port between the probe and the start: try another.
     if (attempt >= 2) throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${err.trim()}`);
   }

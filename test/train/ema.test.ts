@@ -2,8 +2,7 @@
 // step budget, through real training runs: exact over a resume, and the average is what ships.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveOptions, stepRate } from '../../src/train/options.js';
@@ -12,8 +11,9 @@ import { latestCheckpoint, EMA_FILE } from '../../src/train/checkpoint.js';
 import { readSafetensors } from '../../src/models/safetensors.js';
 import { packageRun } from '../../src/train/package_run.js';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-ema-'));
+const root = tempDir('srgan-ema-');
 const data = join(root, 'train');
 const opts = { scale: 2, blocks: 1, channels: 8, patch: 16, batch: 2, workers: 1, dataWorkers: 1, logEvery: 1, valEvery: 1000, lr: 1e-3, ema: 0.8, pixelLoss: 'l1', lrDecay: 'cosine', steps: 8, ckptEvery: 4 };
 

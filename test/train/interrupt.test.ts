@@ -3,13 +3,13 @@
 // half-written checkpoint folder behind.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-interrupt-'));
+const root = tempDir('srgan-interrupt-');
 const data = join(root, 'train');
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 

@@ -3,13 +3,13 @@
 // is read from the same rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.js';
 import { TRAIN_FIELDS, commandLine, defaults, fieldApplies, flagName, resolveOptions, resolveResumedOptions, type TrainField, type TrainMode } from '../../src/train/options.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-options-'));
+const root = tempDir('srgan-options-');
 const data = join(root, 'data');
 mkdirSync(data);
 const out = join(root, 'run');

@@ -3,15 +3,15 @@
 // And learning-rate schedules that are written wrong.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync, truncateSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync, truncateSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { resolveOptions, parseSchedule } from '../../src/train/options.js';
 import { train } from '../../src/train/trainer.js';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-resume-'));
+const root = tempDir('srgan-resume-');
 const data = join(root, 'train');
 const tiny = { scale: 2, blocks: 1, channels: 8, patch: 16, batch: 2, workers: 1, dataWorkers: 1, logEvery: 1, valEvery: 1000 };
 let source = '';

@@ -1,8 +1,7 @@
 // Short real training runs of every mode on tiny settings, resume after SIGKILL, flat memory.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -11,8 +10,9 @@ import { train, type LogEntry } from '../../src/train/trainer.js';
 import { readSafetensors } from '../../src/models/safetensors.js';
 import { makeImageFolder } from '../helpers/images.js';
 import { randomVggWeights, writeTfjsByHand } from '../helpers/vgg_files.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-train-'));
+const root = tempDir('srgan-train-');
 const data = join(root, 'train');
 const val = join(root, 'val');
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');

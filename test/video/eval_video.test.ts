@@ -3,8 +3,7 @@
 // the command writes its table, JSON and plot, for frame folders and (with ffmpeg) video files.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
@@ -16,8 +15,12 @@ import { resolveMethod, type Method } from '../../src/inference/methods.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { degrade } from '../../src/image/degrade.js';
 import { texture } from './fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-evalvideo-'));
+const root = tempDir('srgan-evalvideo-');
+// Awaited before any test is declared: node:test runs the after hooks (which remove root) once
+// the tests declared so far are done, even while a later top-level await is pending.
+const noFfmpeg = (await findFfmpeg().catch(() => null)) ? false : 'ffmpeg is not installed here (apt-get install ffmpeg; CI installs it in .ci/run)';
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const seqDir = join(root, 'seqs');
 const FRAMES = 4;
@@ -95,7 +98,7 @@ test('the CLI prints the table and writes results.json and the per-frame plot', 
   assert.match(bad.stderr, /^error: .*nothing: no such file or folder\n$/);
 });
 
-test('eval-video reads a video file through ffmpeg', { skip: (await findFfmpeg().catch(() => null)) ? false : 'ffmpeg is not installed here (apt-get install ffmpeg; CI installs it in .ci/run)' }, async () => {
+test('eval-video reads a video file through ffmpeg', { skip: noFfmpeg }, async () => {
   const tools = await findFfmpeg();
   const file = join(root, 'clip.mkv');
   const r = spawnSync(tools.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=48x40:rate=8', '-frames:v', '5', '-c:v', 'ffv1', file], { encoding: 'utf8' });

@@ -3,8 +3,7 @@
 // interrupted run that resumes to the same weights.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { initBackend } from '../../src/tfjs/backend.js';
@@ -13,8 +12,9 @@ import { train, type LogEntry } from '../../src/train/trainer.js';
 import { readSafetensors } from '../../src/models/safetensors.js';
 import { findFfmpeg } from '../../src/video/ffmpeg.js';
 import { makeImageFolder } from '../helpers/images.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-train-video-'));
+const root = tempDir('srgan-train-video-');
 const data = join(root, 'photos');
 const tiny = { scale: 2, blocks: 1, channels: 8, patch: 16, batch: 4, workers: 1, dataWorkers: 1, logEvery: 1, lr: 1e-3 };
 const tools = await findFfmpeg().catch(() => null);

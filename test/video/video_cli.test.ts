@@ -4,8 +4,7 @@
 // no temporary file behind. Skipped, with a message, where ffmpeg is not installed.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/video/ffmpeg.js';
@@ -16,8 +15,9 @@ import { initBackend } from '../../src/tfjs/backend.js';
 import { SrError } from '../../src/util/errors.js';
 import { writeTestModel } from '../helpers/sr_models.js';
 import { runFfmpeg, countFrames } from '../helpers/ffmpeg.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'srgan-video-'));
+const root = tempDir('srgan-video-');
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const NO_FFMPEG = 'ffmpeg is not installed here (apt-get install ffmpeg; CI installs it in .ci/run)';
 const tools: FfmpegTools | null = await findFfmpeg().catch(() => null);

@@ -4,8 +4,7 @@
 // report figure go to $SRGAN_SCREENSHOTS (default <tmp>/srgan-screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
@@ -14,23 +13,22 @@ import { StudyDb } from '../../src/mos/db.js';
 import type { StudyManifest } from '../../src/mos/study.js';
 import { browserSkipReason, launchBrowser, screenshotDir } from './browser.js';
 import { makeStudy, runMos } from './mos_helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const skip = browserSkipReason();
-let dir: string;
+const dir = tempDir('srgan-mos-browser-');
 let study: string;
 let manifest: StudyManifest;
 let browser: Browser | undefined;
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'srgan-mos-browser-'));
   study = await makeStudy(dir);
   manifest = JSON.parse(readFileSync(join(study, 'study.json'), 'utf8')) as StudyManifest;
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 // What each rater thinks of each method; the report must give back exactly these means.

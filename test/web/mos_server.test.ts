@@ -1,29 +1,27 @@
 // The MOS server without a browser: refused requests (bad scores, unknown ids, paths that try to
 // leave the study, oversized bodies) change nothing, and ratings survive a SIGKILLed server.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SrError } from '../../src/util/errors.js';
 import { serveStudy, type MosServer } from '../../src/mos/server.js';
 import { StudyDb } from '../../src/mos/db.js';
 import type { StudyManifest } from '../../src/mos/study.js';
 import { form, makeStudy, raw, runMos } from './mos_helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-mos-');
 let study: string;
 let manifest: StudyManifest;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-mos-'));
   study = await makeStudy(dir);
   manifest = JSON.parse(readFileSync(join(study, 'study.json'), 'utf8')) as StudyManifest;
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Everything a request could change: the database's rows and every file but SQLite's WAL pair. */
 function snapshot(): string {

@@ -5,8 +5,7 @@
 // $SRGAN_SCREENSHOTS (default <tmp>/srgan-screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-web';
@@ -19,9 +18,10 @@ import { catalogFromDir } from '../../src/web/models.js';
 import { serveStudio, type StudioServer } from '../../src/web/server.js';
 import { writeTextureImage } from '../helpers/images.js';
 import { browserSkipReason, launchBrowser, screenshotDir } from './browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const skip = browserSkipReason();
-let dir: string;
+const dir = tempDir('srgan-studio-');
 let server: StudioServer | undefined;
 let browser: Browser | undefined;
 const W = 96;
@@ -29,7 +29,6 @@ const H = 72;
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'srgan-studio-'));
   const models = join(dir, 'models');
   mkdirSync(models);
   writeFileSync(join(models, 'srresnet.onnx'), tinyModel(1));
@@ -44,7 +43,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The model run on the whole image in Node, as 8-bit RGB. */

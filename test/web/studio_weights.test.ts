@@ -1,26 +1,23 @@
 // The studio's models from weights files: exported to ONNX by src/inference on request, in the
 // layout and range the page is told, the dial blending the weights before export. Small seeded
 // generators stand in for the shipped ones.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { SrError } from '../../src/util/errors.js';
 import { initBackend } from '../../src/tfjs/backend.js';
 import { describeOnnx, weightsCatalog } from '../../src/web/models.js';
 import { writeTestModel } from '../helpers/sr_models.js';
+import { tempDir } from '../helpers/tmp.js';
 
-let dir: string;
+const dir = tempDir('srgan-studio-weights-');
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'srgan-studio-weights-'));
   await initBackend({});
   await writeTestModel(join(dir, 'a.safetensors'), { seed: 1 });
   await writeTestModel(join(dir, 'b.safetensors'), { seed: 2 });
   await writeTestModel(join(dir, 'x2.safetensors'), { seed: 3, scale: 2 });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(bytes: Uint8Array): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes);
