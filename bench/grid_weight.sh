@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of --grid-weight on a GAN run that grows a checkerboard: copies of one run folder, each cut
 # back to the same checkpoint and resumed for the same steps (exact resume, so the same batches),
-# differing only in the grid penalty's weight; then each arm's weight average is scored on Set14
+# differing only in the grid penalty's weight; then each arm's final generator (the weight average
+# when the run keeps one) is scored on Set14
 # for distortion (PSNR), naturalness (NIQE) and the sub-pixel grid (src/eval/grid.ts). Arms run
 # two at a time, one core each.
 #   npm run build && bash bench/grid_weight.sh <run folder> <step> [out, default runs/grid-weight] [steps, default 125] [weights, default "0 10 100"]
@@ -20,8 +21,8 @@ methods=bicubic
 running=0
 for w in $weights; do
   arm="$out/w$w"
-  methods+=",$arm/checkpoints/$(printf 'step-%08d' "$end")/generator_ema.safetensors"
-  [ -d "$arm/checkpoints/$(printf 'step-%08d' "$end")" ] && continue
+  methods+=",$arm/generator.safetensors"
+  [ -d "$arm/checkpoints/$(printf 'step-%08d' "$end")" ] && [ -f "$arm/generator.safetensors" ] && continue
   rm -rf "$arm" && mkdir -p "$arm/checkpoints"
   cp "$src/config.json" "$arm/"
   for f in init_legs.json log.jsonl; do [ -f "$src/$f" ] && cp "$src/$f" "$arm/"; done
