@@ -2,9 +2,9 @@
 # A/B of --grid-weight on a GAN run that grows a checkerboard: copies of one run folder, each cut
 # back to the same checkpoint and resumed for the same steps (exact resume, so the same batches),
 # differing only in the grid penalty's weight; then each arm's final generator (the weight average
-# when the run keeps one) is scored on Set14
-# for distortion (PSNR), naturalness (NIQE) and the sub-pixel grid (src/eval/grid.ts). Arms run
-# two at a time, one core each.
+# when the run keeps one) is scored on Set14 for distortion (PSNR), naturalness (NIQE) and the
+# sub-pixel grid (src/eval/grid.ts). Arms run two at a time, one core each; the other options are
+# the source run's (add --grid-period or --disc-antialias to the train line to vary those).
 #   npm run build && bash bench/grid_weight.sh <run folder> <step> [out, default runs/grid-weight] [steps, default 125] [weights, default "0 10 100"]
 set -euo pipefail
 cd "$(dirname "$0")/.."

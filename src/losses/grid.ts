@@ -4,7 +4,9 @@
 // The pixel loss already penalises that pattern, as part of the error, with weight 1; this term
 // penalises the same part again: the per-phase means of (SR - HR) over a patch, centred over the
 // phases. Texture and edges have no reason to favour a phase, so they average out and are left
-// to the other terms. With weight w the error's period-s component counts (1 + w) times.
+// to the other terms. With weight w the error's period-s component counts (1 + w) times. A period
+// that is a multiple of s takes in every period that divides it (a discriminator's strides can
+// hand back periods 8 and 16 at x4 as well).
 import tf = require('@tensorflow/tfjs-core');
 
 /** SR and HR NHWC [n, h, w, c], h and w multiples of `period`. */

@@ -181,7 +181,7 @@ export const TRAIN_FIELDS = {
    */
   gridWeight: field<number>({
     flag: '--grid-weight <w>', kind: 'number', min: 0, default: 0, modes: ['srgan'], onResume: 'free', card: 'changed',
-    help: "penalise the error's sub-pixel grid (period = scale) this many times more than the content loss does, against checkerboard artefacts (not in the paper) (default 0: none)",
+    help: "penalise the error's sub-pixel grid (period --grid-period) this many times more than the content loss does, against checkerboard artefacts (not in the paper) (default 0: none)",
   }),
   /**
    * The penalty's period: the scale's sub-pixel grid, or a multiple of it, which also takes in
