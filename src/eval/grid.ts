@@ -7,7 +7,7 @@
 // floor: a JPEG-compressed HR has some, since its 8x8 blocks repeat every 4 and 2 pixels too.
 import { SrError } from '../util/errors.js';
 import type { Image } from '../image/image.js';
-import { scoringPlanes } from './metrics.js';
+import { scoringPlanes, type Plane } from './metrics.js';
 
 /**
  * RMS over the period x period phases of the phase means of (luma minus its 3x3 mean), in 8-bit
@@ -19,8 +19,17 @@ export function gridStrength(img: Image, period: number, opts: { border?: number
   const border = opts.border ?? 0;
   if (border % period !== 0) throw new SrError(`grid: border ${border} must be a multiple of the period ${period}, or the phases move`);
   const p = scoringPlanes(img, { border, yOnly: true })[0]!;
+  if (p.width < 2 + 2 * period || p.height < 2 + 2 * period) throw new SrError(`grid: the image (${p.width}x${p.height} after the border) is too small for period ${period}`);
+  const q = phaseMeans(p, period);
+  return Math.sqrt(q.reduce((a, m) => a + m * m, 0) / q.length);
+}
+
+/**
+ * The period x period phase means of (plane minus its 3x3 mean), centred over the phases: the
+ * plane's periodic pattern, one value per phase (y mod period) * period + (x mod period).
+ */
+export function phaseMeans(p: Pick<Plane, 'width' | 'height' | 'data'>, period: number): number[] {
   const { width: w, height: h, data } = p;
-  if (w < 2 + 2 * period || h < 2 + 2 * period) throw new SrError(`grid: the image (${w}x${h} after the border) is too small for period ${period}`);
   const sums = new Float64Array(period * period);
   const counts = new Float64Array(period * period);
   for (let y = 1; y < h - 1; y++) {
@@ -34,5 +43,5 @@ export function gridStrength(img: Image, period: number, opts: { border?: number
   }
   const means = Array.from(sums, (s, k) => s / counts[k]!);
   const mu = means.reduce((a, b) => a + b, 0) / means.length;
-  return Math.sqrt(means.reduce((a, m) => a + (m - mu) ** 2, 0) / means.length);
+  return means.map((m) => m - mu);
 }

@@ -20,15 +20,19 @@ import type { Shard } from './shard.js';
 
 export type Phase = 'g' | 'd';
 
+export interface GridPenalty {
+  weight: number;
+  period: number;
+}
+
 /** What a phase's loss may depend on besides the networks. */
 export interface LossSettings {
   content: ContentLoss;
   /** The generator's pixel loss (srresnet, and srgan's content 'mse'). */
   pixel: PixelLoss;
   advWeight: number;
-  /** srgan: weight of the sub-pixel grid penalty (losses/grid.ts; default none) and its period, the scale. */
-  gridWeight?: number;
-  gridPeriod?: number;
+  /** srgan: the sub-pixel grid penalty (losses/grid.ts), its weight and period; absent: none. */
+  grid?: GridPenalty;
   temporalWeight: number;
 }
 
@@ -159,10 +163,10 @@ registerObjective({
       const adversarial = softplusMean(p.t, p.discriminator(sr), -1);
       const terms: Record<string, Value> = { [name]: content, adversarial };
       const parts: Array<[Value, number]> = [[content, 1], [adversarial, p.settings.advWeight]];
-      const { gridWeight = 0, gridPeriod = 1 } = p.settings;
-      if (gridWeight > 0) {
-        terms['grid'] = gridMse(p.t, sr, p.hr, gridPeriod);
-        parts.push([terms['grid'], gridWeight]);
+      const { grid } = p.settings;
+      if (grid) {
+        terms['grid'] = gridMse(p.t, sr, p.hr, grid.period);
+        parts.push([terms['grid'], grid.weight]);
       }
       return { terms, total: weightedSum(p.t, parts), sr };
     }
@@ -178,10 +182,10 @@ registerObjective({
       const adversarial = generatorAdversarialLoss(logit!);
       const terms: Record<string, tf.Scalar> = { [p.settings.content === 'mse' ? 'pixel' : p.settings.content]: content, adversarial };
       let total = tf.add(content, tf.mul(adversarial, p.settings.advWeight)) as tf.Scalar;
-      const { gridWeight = 0, gridPeriod = 1 } = p.settings;
-      if (gridWeight > 0) {
-        terms['grid'] = gridMseTf(sr, p.hr, gridPeriod);
-        total = tf.add(total, tf.mul(terms['grid'], gridWeight));
+      const { grid } = p.settings;
+      if (grid) {
+        terms['grid'] = gridMseTf(sr, p.hr, grid.period);
+        total = tf.add(total, tf.mul(terms['grid'], grid.weight));
       }
       return { terms, total, sr };
     }

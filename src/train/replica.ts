@@ -17,7 +17,7 @@ import type { PixelLoss } from '../losses/pixel.js';
 import { loadVgg19 } from '../models/vgg19_weights.js';
 import type { GradientExchange } from './exchange.js';
 import { NetState } from './net_state.js';
-import { getObjective, type Objective, type Phase } from './objectives.js';
+import { getObjective, type Objective, type Phase, type GridPenalty } from './objectives.js';
 import type { StepEngine, EngineName } from './engine.js';
 import { OnnxEngine } from './engine_onnx.js';
 import { TfjsEngine } from './engine_tfjs.js';
@@ -35,9 +35,8 @@ export interface ReplicaSetup {
   pixelLoss?: PixelLoss;
   vggWeights?: string;
   advWeight: number;
-  /** srgan: weight of the sub-pixel grid penalty (default 0: none) and its period (default the scale) */
-  gridWeight?: number;
-  gridPeriod?: number;
+  /** srgan: the sub-pixel grid penalty (absent: none) */
+  grid?: GridPenalty;
   beta1: number;
   /** tosr: lambda of the temporal terms */
   temporalWeight?: number;
@@ -79,7 +78,7 @@ export class Replica {
     const vgg = setup.content !== 'mse' ? await loadVgg19(setup.vggWeights!, [CONTENT_LAYERS[setup.content]]) : undefined;
     const settings = {
       content: setup.content, pixel: setup.pixelLoss ?? 'mse', advWeight: setup.advWeight, temporalWeight: setup.temporalWeight ?? 1,
-      gridWeight: setup.gridWeight ?? 0, gridPeriod: setup.gridPeriod ?? Number(setup.generator['scale'] ?? 1),
+      ...(setup.grid ? { grid: setup.grid } : {}),
     };
     if ((setup.engine ?? 'onnx') === 'tfjs') {
       r.engine = new TfjsEngine({ objective: r.objective, models: { g: r.g.model, ...(r.d ? { d: r.d.model } : {}) }, ...(vgg ? { vgg } : {}), settings });

@@ -115,7 +115,7 @@ export async function train(o: TrainOptions, run: TrainRunOptions): Promise<Trai
     pixelLoss: o.pixelLoss,
     ...(o.vggWeights ? { vggWeights: o.vggWeights } : {}),
     advWeight: o.advWeight,
-    ...(o.gridWeight > 0 ? { gridWeight: o.gridWeight, gridPeriod: o.gridPeriod || o.scale } : {}),
+    ...(o.gridWeight > 0 ? { grid: { weight: o.gridWeight, period: o.gridPeriod || o.scale } } : {}),
     beta1: o.beta1,
     ...(o.mode === 'tosr' ? { temporalWeight: o.temporalWeight } : {}),
     engine: o.engine,

@@ -96,7 +96,7 @@ for (const [mode, content, pixel, extra] of cases) {
     const g = net(mode === 'recognizer' ? R : G, 1);
     const d = mode === 'srgan' ? net(extra === 'blur' ? D_BLUR : D, 2) : undefined;
     // A large grid weight, so that a wrong rule for it shows in the gradients.
-    const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7, gridWeight: extra === 'grid' ? 300 : 0, gridPeriod: 2 };
+    const settings = { content, pixel, advWeight: 1e-3, temporalWeight: 0.7, ...(extra === 'grid' ? { grid: { weight: 300, period: 2 } } : {}) };
     const vgg = content === 'mse' ? undefined : randomVgg(content);
     const tfjs = new TfjsEngine({ objective, models: { g: g.model, ...(d ? { d: d.model } : {}) }, settings, ...(vgg ? { vgg } : {}) });
     const onnx = new OnnxEngine({ objective, specs: { g: g.spec, ...(d ? { d: d.spec } : {}) }, settings, threads: 1, ...(vgg ? { vgg: modelToArrays(vgg) } : {}) });
